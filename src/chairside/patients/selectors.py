@@ -1,0 +1,201 @@
+"""Reads of patient data, already scoped to the current organization and free of N+1."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from chairside.core.errors import NotFound
+from chairside.core.models import AuditEntry
+from chairside.patients.models import Patient, PatientTag, Segment, Tag
+from chairside.patients.segments import SegmentRules
+
+_LETTERS = re.compile(r"^[a-z]+$")
+
+
+def search_condition(query: str) -> Q:
+    """What a clerk typed, turned into indexed prefix lookups.
+
+    Digits: phone or record number prefix, or the phone's last four digits. Latin letters:
+    pinyin initials ("zs") or full pinyin ("zhangs"). Anything else: name prefix.
+    """
+    text = re.sub(r"\s+", "", query)
+    if not text:
+        return Q()
+    if text.isdigit():
+        condition = Q(phone__startswith=text) | Q(record_no__startswith=text)
+        if len(text) == 4:
+            condition |= Q(phone_last4=text)
+        return condition
+    lowered = text.lower()
+    if _LETTERS.match(lowered):
+        return (
+            Q(name_initials__startswith=lowered)
+            | Q(name_pinyin__startswith=lowered)
+            | Q(record_no__startswith=text.upper())
+        )
+    return Q(name__startswith=text) | Q(record_no__startswith=text.upper())
+
+
+def patient_list(
+    *,
+    query: str = "",
+    tag_id: int | None = None,
+    segment: Segment | None = None,
+    include_archived: bool = False,
+) -> QuerySet[Patient]:
+    patients = Patient.objects.filter(search_condition(query))
+    if not include_archived:
+        patients = patients.filter(is_archived=False)
+    if tag_id is not None:
+        patients = patients.filter(tag_links__tag_id=tag_id)
+    if segment is not None:
+        patients = patients.filter(SegmentRules.model_validate(segment.rules).to_q())
+        if segment.rules.get("tags_any"):
+            patients = patients.distinct()
+    return (
+        patients.select_related("first_clinic", "family")
+        .prefetch_related(Prefetch("tag_links", queryset=PatientTag.objects.select_related("tag")))
+        .order_by("-id")
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def paginate(queryset: QuerySet[Any], *, page: int = 1, page_size: int = 20) -> Page:
+    page_size = max(1, min(page_size, 100))
+    page = max(1, page)
+    offset = (page - 1) * page_size
+    items = list(queryset[offset : offset + page_size])
+    # When the whole result fits on the first page, its length is the count: no query needed.
+    whole = page == 1 and len(items) < page_size
+    total = len(items) if whole else queryset.order_by().count()
+    return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+def get_patient(*, patient_id: int, include_archived: bool = True) -> Patient:
+    """The patient of the current organization, or the same 404 whether missing or foreign."""
+    patients = Patient.objects.select_related("first_clinic", "family", "referrer")
+    if not include_archived:
+        patients = patients.filter(is_archived=False)
+    patient = patients.filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound(_("Patient not found."))
+    return patient
+
+
+def get_tag(*, tag_id: int) -> Tag:
+    tag = Tag.objects.filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound(_("Tag not found."))
+    return tag
+
+
+def get_segment(*, segment_id: int) -> Segment:
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        raise NotFound(_("Segment not found."))
+    return segment
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.annotate(patient_count=Count("patient_links")).order_by("name")
+
+
+def segment_list() -> QuerySet[Segment]:
+    return Segment.objects.order_by("name")
+
+
+def family_members(*, patient: Patient) -> list[Patient]:
+    if patient.family_id is None:
+        return []
+    return list(
+        Patient.objects.filter(family_id=patient.family_id)
+        .exclude(pk=patient.pk)
+        .select_related("first_clinic")
+        .order_by("id")
+    )
+
+
+def referral_leaderboard() -> QuerySet[Patient]:
+    """Referrers with how many patients they brought, summed over every clinic of the chain."""
+    return (
+        Patient.objects.annotate(referral_count=Count("referred_patients"))
+        .filter(referral_count__gt=0)
+        .select_related("first_clinic")
+        .order_by("-referral_count", "id")
+    )
+
+
+def referral_detail(*, referrer: Patient) -> QuerySet[Patient]:
+    """The patients `referrer` brought, each with the clinic where they registered."""
+    return (
+        Patient.objects.filter(referrer=referrer)
+        .select_related("first_clinic")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    kind: str
+    title: str
+    detail: str = ""
+    clinic: str = ""
+    actor: str = ""
+
+
+def patient_timeline(*, patient: Patient, limit: int = 200) -> list[TimelineEvent]:
+    """Everything that happened to a patient, newest first (P7, as far as data exists)."""
+    entries = (
+        AuditEntry.objects.filter(entity_type="patients.patient", entity_id=str(patient.pk))
+        .exclude(action=AuditEntry.Action.VIEW)
+        .select_related("actor", "clinic")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    events = [
+        TimelineEvent(
+            at=e.created_at,
+            kind=e.action,
+            title=e.summary or e.get_action_display(),
+            detail=", ".join(sorted((e.after or {}).keys())) if e.action == "update" else "",
+            clinic=e.clinic.name if e.clinic else "",
+            actor=str(e.actor) if e.actor else "",
+        )
+        for e in entries
+    ]
+    for referred in referral_detail(referrer=patient)[:limit]:
+        events.append(
+            TimelineEvent(
+                at=referred.created_at,
+                kind="referral",
+                title=str(_("Referred %(name)s") % {"name": referred.name}),
+                clinic=referred.first_clinic.name,
+            )
+        )
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events[:limit]

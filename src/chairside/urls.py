@@ -1,0 +1,16 @@
+"""URL map: the console pages, the API and operations endpoints."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from chairside.api import api
+from chairside.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("ops/admin/", admin.site.urls),
+    path("patients/", include("chairside.patients.urls")),
+    path("", include("chairside.core.urls")),
+]
