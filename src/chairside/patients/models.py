@@ -102,7 +102,9 @@ class Patient(TenantModel):
     created_by = models.ForeignKey(
         Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    tags = models.ManyToManyField("Tag", through="PatientTag", related_name="patients")
+    tags: models.ManyToManyField[Tag, PatientTag] = models.ManyToManyField(
+        "Tag", through="PatientTag", related_name="patients"
+    )
 
     class Meta:
         verbose_name = _("patient")

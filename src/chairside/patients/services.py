@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import CharField
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -85,7 +86,9 @@ def _clean(values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | N
     if "source" in values and values["source"] not in SourceChannel.values:
         errors.add("source", _("Choose where the patient came from."))
     for field in ("address", "record_no"):
-        limit = Patient._meta.get_field(field).max_length or 0
+        model_field = Patient._meta.get_field(field)
+        assert isinstance(model_field, CharField)
+        limit = model_field.max_length or 0
         if len((values.get(field) or "").strip()) > limit:
             errors.add(
                 field, _g("This is too long (at most %(limit)d characters).") % {"limit": limit}
