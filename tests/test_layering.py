@@ -11,9 +11,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "chairside"
 WEB_LAYER = ("django.http", "django.template", "django.shortcuts", "ninja")
 BUSINESS_MODULES = sorted(
-    path
-    for name in ("models.py", "services.py", "selectors.py")
-    for path in SRC.glob(f"*/{name}")
+    path for name in ("models.py", "services.py", "selectors.py") for path in SRC.glob(f"*/{name}")
 )
 
 

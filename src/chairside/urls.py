@@ -14,3 +14,5 @@ urlpatterns = [
     path("patients/", include("chairside.patients.urls")),
     path("", include("chairside.core.urls")),
 ]
+
+handler404 = "chairside.core.views.page_not_found"

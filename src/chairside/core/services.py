@@ -105,7 +105,20 @@ def staff_create(
 
 
 def staff_sign_in(*, login: str, password: str, otp: str | None = None) -> Staff:
-    """Check a sign-in by username or mobile; lock the account after repeated failures."""
+    """Check a sign-in by username or mobile (and the TOTP code when the account has one)."""
+    staff = staff_check_password(login=login, password=password)
+    if staff.totp_enabled:
+        staff_check_second_factor(staff=staff, otp=otp)
+    else:
+        staff_signed_in(staff=staff)
+    return staff
+
+
+def staff_check_password(*, login: str, password: str) -> Staff:
+    """Step one of a sign-in; lock the account after repeated failures.
+
+    The caller must then check the second factor of an account with `totp_enabled`.
+    """
     login = login.strip()
     match = Q(username=login) | Q(phone=login)
     # Staff type their mobile the way they write it ("+86 138-0013-8000"); phones are stored
@@ -117,24 +130,36 @@ def staff_sign_in(*, login: str, password: str, otp: str | None = None) -> Staff
     if staff is None:
         make_password(password)
         raise SignInFailed(_("Wrong username or password."))
+    _refuse_if_locked(staff)
+    if not check_password(password, staff.password):
+        _record_failure(staff)
+        raise SignInFailed(_("Wrong username or password."))
+    return staff
+
+
+def staff_check_second_factor(*, staff: Staff, otp: str | None) -> None:
+    """Step two for accounts with an authenticator app; failures count toward the lock-out."""
+    _refuse_if_locked(staff)
+    if not (otp and pyotp.TOTP(staff.totp_secret).verify(str(otp), valid_window=1)):
+        _record_failure(staff)
+        raise SignInFailed(_("The verification code is wrong."), field="otp")
+    staff_signed_in(staff=staff)
+
+
+def _refuse_if_locked(staff: Staff) -> None:
+    staff.refresh_from_db(fields=["locked_until"])
     if staff.is_locked():
         raise LockedOut(
             _("Too many failed attempts. Try again after %(time)s.")
             % {"time": timezone.localtime(staff.locked_until).strftime("%H:%M")}
         )
-    ok = check_password(password, staff.password)
-    if ok and staff.totp_enabled:
-        ok = bool(otp) and pyotp.TOTP(staff.totp_secret).verify(str(otp), valid_window=1)
-        if not ok:
-            _record_failure(staff)
-            raise SignInFailed(_("The verification code is wrong."), field="otp")
-    if not ok:
-        _record_failure(staff)
-        raise SignInFailed(_("Wrong username or password."))
+
+
+def staff_signed_in(*, staff: Staff) -> None:
+    """A completed sign-in clears the failure count."""
     Staff.all_tenants.filter(pk=staff.pk).update(
         failed_logins=0, locked_until=None, last_login=timezone.now()
     )
-    return staff
 
 
 def _record_failure(staff: Staff) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.errors import NotFound
-from chairside.core.models import AuditEntry
+from chairside.core.models import AuditEntry, Clinic
+from chairside.core.pagination import Page as Page  # re-exported for the patient pages and API
+from chairside.core.pagination import paginate as paginate
 from chairside.patients.models import Patient, PatientTag, Segment, Tag
 from chairside.patients.segments import SegmentRules
 
@@ -65,37 +66,6 @@ def patient_list(
     )
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-
-def paginate(queryset: QuerySet[Any], *, page: int = 1, page_size: int = 20) -> Page:
-    page_size = max(1, min(page_size, 100))
-    page = max(1, page)
-    offset = (page - 1) * page_size
-    items = list(queryset[offset : offset + page_size])
-    # When the whole result fits on the first page, its length is the count: no query needed.
-    whole = page == 1 and len(items) < page_size
-    total = len(items) if whole else queryset.order_by().count()
-    return Page(items=items, total=total, page=page, page_size=page_size)
-
-
 def get_patient(*, patient_id: int, include_archived: bool = True) -> Patient:
     """The patient of the current organization, or the same 404 whether missing or foreign."""
     patients = Patient.objects.select_related("first_clinic", "family", "referrer")
@@ -121,8 +91,18 @@ def get_segment(*, segment_id: int) -> Segment:
     return segment
 
 
+def patient_tags(*, patient: Patient) -> list[Tag]:
+    """The tags on one patient, by name."""
+    return list(Tag.objects.filter(patient_links__patient=patient).order_by("name"))
+
+
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.annotate(patient_count=Count("patient_links")).order_by("name")
+
+
+def clinic_choices() -> list[Clinic]:
+    """The active clinics of the organization (not the HQ office), for rules naming clinics."""
+    return list(Clinic.objects.filter(kind=Clinic.Kind.CLINIC, is_active=True).order_by("id"))
 
 
 def segment_list() -> QuerySet[Segment]:
