@@ -84,6 +84,7 @@ class PersonGenerator:
         self.random = random.Random(seed)
         self._phone_serial = phone_block * 10_000_000
         self._keys: dict[str, tuple[str, str]] = {}
+        self._resident_ids: set[str] = set()
 
     def name(self) -> tuple[str, str, str]:
         r = self.random
@@ -110,7 +111,15 @@ class PersonGenerator:
         return today - timedelta(days=age_days)
 
     def resident_id(self, birth: date) -> str:
-        return make_resident_id(self.random.choice(REGIONS), birth, self.random.randrange(1000))
+        """A valid number not issued before: an ID number is unique in an organization, and
+        a million draws from region x birth date x sequence do collide now and then."""
+        while True:
+            number = make_resident_id(
+                self.random.choice(REGIONS), birth, self.random.randrange(1000)
+            )
+            if number not in self._resident_ids:
+                self._resident_ids.add(number)
+                return number
 
     def moment_within(self, days: int, now: datetime | None = None) -> datetime:
         now = now or timezone.now()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.errors import DomainError, NotFound
@@ -109,7 +109,7 @@ def _detail_url(patient: Patient | int, anchor: str = "") -> str:
 # --- list and search -------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @console_page("patients.view")
 def patient_list(request: ConsoleRequest) -> HttpResponse:
     """Search by name, phone, record number or pinyin; filter by tag, segment and archive."""
@@ -156,7 +156,7 @@ def patient_list(request: ConsoleRequest) -> HttpResponse:
     return _render(request, "patients/list.html", context, vary_htmx=True)
 
 
-@require_GET
+@require_safe
 @console_page("patients.view")
 def patient_pick(request: ConsoleRequest) -> HttpResponse:
     """Suggestions for the patient pickers (referrer, family member) while typing."""
@@ -228,7 +228,7 @@ def _detail_context(
     }
 
 
-@require_GET
+@require_safe
 @console_page("patients.view")
 def patient_detail(request: ConsoleRequest, patient_id: int) -> HttpResponse:
     patient = selectors.get_patient(patient_id=patient_id)
@@ -435,7 +435,7 @@ def tag_index(request: ConsoleRequest) -> HttpResponse:
 # --- referrals -------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @console_page("patients.referrals")
 def referral_index(request: ConsoleRequest) -> HttpResponse:
     """Who brought the most patients, across every clinic of the chain, and whom they brought."""
@@ -500,7 +500,7 @@ def _rule_lookups() -> tuple[dict[int, Tag], dict[int, str]]:
     return tags, clinics
 
 
-@require_GET
+@require_safe
 @console_page("segments.manage")
 def segment_index(request: ConsoleRequest) -> HttpResponse:
     tags, clinics = _rule_lookups()
@@ -510,7 +510,7 @@ def segment_index(request: ConsoleRequest) -> HttpResponse:
     return render(request, "patients/segments.html", {"segments": segments})
 
 
-@require_GET
+@require_safe
 @console_page("segments.manage")
 def segment_detail(request: ConsoleRequest, segment_id: int) -> HttpResponse:
     segment = selectors.get_segment(segment_id=segment_id)
