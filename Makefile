@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := chromium fonts-noto-cjk gettext
+# Compiled translations are build output (see .gitignore), made from the .po files on install.
+LOCALE_MO := $(patsubst %.po,%.mo,$(wildcard src/chairside/locale/*/LC_MESSAGES/django.po))
 
 .PHONY: run test install debian-packages npm-packages migrate seed lint typecheck contracts messages bench clean
 
@@ -27,7 +29,11 @@ debian-packages:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-install: $(VENV)/.installed node_modules/.package-lock.json debian-packages
+# msgfmt comes from the gettext Debian package, hence the order-only debian-packages.
+src/chairside/locale/%/LC_MESSAGES/django.mo: src/chairside/locale/%/LC_MESSAGES/django.po | debian-packages
+	msgfmt --check -o $@ $<
+
+install: $(VENV)/.installed node_modules/.package-lock.json debian-packages $(LOCALE_MO)
 
 migrate: install
 	$(BIN)/chairside migrate --noinput

@@ -326,10 +326,13 @@ def test_timeline_names_edited_fields(client: Client, world: World, zhang: Patie
         {"name": "张三", "phone": "13700137000", "gender": "male", "birth_date": "1990-03-07"},
     )
 
-    timeline = client.get(reverse("patients:detail", args=[zhang.pk])).context["timeline"]
+    detail_page = reverse("patients:detail", args=[zhang.pk])
+    timeline = client.get(detail_page, HTTP_ACCEPT_LANGUAGE="en").context["timeline"]
 
     assert timeline[0].kind == "update"
     assert timeline[0].detail == "Mobile"
+    chinese = client.get(detail_page, HTTP_ACCEPT_LANGUAGE="zh-hans").context["timeline"]
+    assert chinese[0].detail == "手机号"
 
 
 def test_detail_shows_referrals_with_clinics(client: Client, world: World, zhang: Patient) -> None:

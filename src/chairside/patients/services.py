@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import CharField
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError as PydanticValidationError
 
@@ -91,7 +91,7 @@ def _clean(values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | N
         limit = model_field.max_length or 0
         if len((values.get(field) or "").strip()) > limit:
             errors.add(
-                field, _g("This is too long (at most %(limit)d characters).") % {"limit": limit}
+                field, gettext("This is too long (at most %(limit)d characters).") % {"limit": limit}
             )
     birth = values.get("birth_date")
     if birth is not None and (birth > timezone.localdate() or birth < date(1900, 1, 1)):
@@ -153,7 +153,7 @@ def _clean_id_number(
     if existing is not None:
         errors.add(
             "id_number",
-            _g("This ID number is already registered as patient %(record_no)s.")
+            gettext("This ID number is already registered as patient %(record_no)s.")
             % {"record_no": existing.record_no},
         )
 
@@ -222,7 +222,7 @@ def patient_create(*, actor: Staff | None, clinic: Clinic, **values: Any) -> Pat
         actor=actor,
         clinic=clinic,
         after=snapshot(patient),
-        summary=_g("Registered at %(clinic)s") % {"clinic": clinic.name},
+        summary=gettext("Registered at %(clinic)s") % {"clinic": clinic.name},
     )
     return patient
 
@@ -261,7 +261,7 @@ def patient_update(
         clinic=clinic,
         before={k: before[k] for k in fields},
         after={k: after[k] for k in fields},
-        summary=_g("Profile edited"),
+        summary=gettext("Profile edited"),
     )
     return patient
 
@@ -279,7 +279,7 @@ def patient_archive(*, actor: Staff | None, clinic: Clinic, patient: Patient) ->
             clinic=clinic,
             before={"is_archived": False},
             after={"is_archived": True},
-            summary=_g("Archived"),
+            summary=gettext("Archived"),
         )
     return patient
 
@@ -326,7 +326,7 @@ def patient_tag_add(*, actor: Staff | None, clinic: Clinic, patient: Patient, ta
             actor=actor,
             clinic=clinic,
             after={"tag_added": tag.name},
-            summary=_g("Tag added: %(tag)s") % {"tag": tag.name},
+            summary=gettext("Tag added: %(tag)s") % {"tag": tag.name},
         )
 
 
@@ -341,7 +341,7 @@ def patient_tag_remove(*, actor: Staff | None, clinic: Clinic, patient: Patient,
             actor=actor,
             clinic=clinic,
             before={"tag_removed": tag.name},
-            summary=_g("Tag removed: %(tag)s") % {"tag": tag.name},
+            summary=gettext("Tag removed: %(tag)s") % {"tag": tag.name},
         )
 
 
@@ -367,14 +367,14 @@ def family_link(
     patient, relative = locked[patient.pk], locked[relative.pk]
     if relative.family_id is not None and relative.family_id != patient.family_id:
         raise ValidationFailed(
-            _g("%(name)s already belongs to another family; remove them from it first.")
+            gettext("%(name)s already belongs to another family; remove them from it first.")
             % {"name": relative.name},
             field="relative_id",
             code=ErrorCode.CONFLICT,
         )
     family = patient.family
     if family is None:
-        family = Family.objects.create(name=_g("%(name)s's family") % {"name": patient.name})
+        family = Family.objects.create(name=gettext("%(name)s's family") % {"name": patient.name})
         patient.family = family
         patient.family_relation = FamilyRelation.SELF
         patient.save(update_fields=["family", "family_relation", "updated_at"])
@@ -388,7 +388,7 @@ def family_link(
             actor=actor,
             clinic=clinic,
             after={"family_id": family.pk, "relative": other.pk},
-            summary=_g("Family linked with %(name)s") % {"name": other.name},
+            summary=gettext("Family linked with %(name)s") % {"name": other.name},
         )
     return family
 
@@ -409,7 +409,7 @@ def family_unlink(*, actor: Staff | None, clinic: Clinic, patient: Patient) -> N
         clinic=clinic,
         before={"family_id": family_id},
         after={"family_id": None},
-        summary=_g("Removed from family"),
+        summary=gettext("Removed from family"),
     )
     # A family of one is no family: dissolve it.
     remaining = list(Patient.objects.filter(family_id=family_id))
@@ -425,7 +425,7 @@ def family_unlink(*, actor: Staff | None, clinic: Clinic, patient: Patient) -> N
                 clinic=clinic,
                 before={"family_id": family_id},
                 after={"family_id": None},
-                summary=_g("Family dissolved: no other member left"),
+                summary=gettext("Family dissolved: no other member left"),
             )
         Family.objects.filter(pk=family_id).delete()
 
