@@ -91,7 +91,8 @@ def _clean(values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | N
         limit = model_field.max_length or 0
         if len((values.get(field) or "").strip()) > limit:
             errors.add(
-                field, gettext("This is too long (at most %(limit)d characters).") % {"limit": limit}
+                field,
+                gettext("This is too long (at most %(limit)d characters).") % {"limit": limit},
             )
     birth = values.get("birth_date")
     if birth is not None and (birth > timezone.localdate() or birth < date(1900, 1, 1)):
