@@ -50,7 +50,13 @@ run: seed
 	@echo "    doctor     doctor of the first clinic"
 	@echo "    boss-b     owner of the second organization (demo-b)"
 	@echo "  API docs: http://127.0.0.1:8000/api/v1/docs"
+	@echo "  Background work (reminders, SMS to var/sms.jsonl, e-mail to var/mail/):"
+	@echo "    a Celery worker with beat, its broker in var/celery/ (no Redis needed)"
 	@echo ""
+	@# The worker runs beside the web server and stops with it (Ctrl-C).
+	$(BIN)/celery -A chairside worker --beat --loglevel=WARNING --concurrency=1 \
+		--schedule=$${CHAIRSIDE_VAR_DIR:-var}/celerybeat-schedule & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/chairside serve 127.0.0.1:8000
 
 test: install

@@ -107,13 +107,15 @@ def _fill(body: Any, ids: Mapping[str, int]) -> Any:
     return body
 
 
-def documented_operations() -> set[str]:
-    """Every operation of the OpenAPI document, as "METHOD /path/{}" under /api/v1."""
+def documented_operations(tags: set[str] | None = None) -> set[str]:
+    """The operations of the OpenAPI document, as "METHOD /path/{}" under /api/v1: all of
+    them, or those of the routers tagged with one of `tags` (each app's router has a tag)."""
     from chairside.api import api
 
     schema = api.get_openapi_schema(path_prefix="")
     return {
         f"{method.upper()} {PLACEHOLDER.sub('{}', path)}"
         for path, item in schema["paths"].items()
-        for method in item
+        for method, operation in item.items()
+        if tags is None or tags & set(operation.get("tags", []))
     }

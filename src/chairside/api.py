@@ -27,7 +27,9 @@ from chairside.core.api_auth import (
     method_not_allowed_body,
 )
 from chairside.core.errors import NotFound
+from chairside.messaging.api import router as messaging_router
 from chairside.patients.api import router as patients_router
+from chairside.scheduling.api import router as scheduling_router
 
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -90,6 +92,8 @@ api = ChairsideAPI(
 install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/", patients_router)
+api.add_router("/", scheduling_router)
+api.add_router("/", messaging_router)
 
 # Last, so that it only catches addresses no router claims.
 _unknown = Router()

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "ninja",
     "chairside.core",
     "chairside.patients",
+    "chairside.scheduling",
+    "chairside.messaging",
     "chairside.demo",
 ]
 
@@ -170,3 +172,68 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHAIRSIDE_LOG_LEVEL", "INFO")},
 }
+
+# --- messaging and background work ---
+# Celery reads the CELERY_* settings (chairside/celery.py). The broker is Redis in
+# production; without one, kombu's filesystem transport under VAR_DIR lets `make run` start a
+# real worker and beat with no external service.
+CELERY_BROKER_URL = (
+    os.environ.get("CHAIRSIDE_CELERY_BROKER_URL") or _redis_url or "filesystem://localhost/"
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "celery" / "queue"
+    _broker_dir.mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery" / "control").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
+    }
+CELERY_TASK_IGNORE_RESULT = True  # tasks record their effects in the database
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "messaging.deliver_due": {"task": "messaging.deliver_due", "schedule": 30.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING above
+
+# Channels by name: dotted paths to classes with `send(message) -> Delivery`. SMS and WeChat
+# have only fakes until a carrier adapter is written (see chairside/messaging/channels.py).
+CHAIRSIDE_MESSAGING_CHANNELS = {
+    "sms": os.environ.get("CHAIRSIDE_SMS_CHANNEL", "chairside.messaging.channels.FileSmsChannel"),
+    "wechat": os.environ.get(
+        "CHAIRSIDE_WECHAT_CHANNEL", "chairside.messaging.channels.FakeWeChatChannel"
+    ),
+    "email": "chairside.messaging.channels.EmailChannel",
+    "in_app": "chairside.messaging.channels.InAppChannel",
+}
+CHAIRSIDE_SMS_FILE = VAR_DIR / "sms.jsonl"
+CHAIRSIDE_WECHAT_FILE = VAR_DIR / "wechat.jsonl"
+# Retries: 1, 5, 25, 125 minutes ... capped at 6 hours; dead after the last attempt.
+CHAIRSIDE_MESSAGING_MAX_ATTEMPTS = int(os.environ.get("CHAIRSIDE_MESSAGING_MAX_ATTEMPTS", "6"))
+CHAIRSIDE_MESSAGING_RETRY_FIRST_SECONDS = 60
+CHAIRSIDE_MESSAGING_RETRY_FACTOR = 5
+CHAIRSIDE_MESSAGING_RETRY_MAX_SECONDS = 6 * 60 * 60
+# A worker that dies mid-send leaves its message "sending"; after this it is tried again.
+CHAIRSIDE_MESSAGING_SENDING_LEASE_SECONDS = 5 * 60
+# Marketing SMS only between these local hours (carriers: 08:00-20:00).
+CHAIRSIDE_MESSAGING_MARKETING_SMS_HOURS = (8, 20)
+# A login code that arrives late is worse than none.
+CHAIRSIDE_MESSAGING_VERIFICATION_TTL_SECONDS = 10 * 60
+# Dotted paths of extra send guards (SMS quota, per-number limits: N2), run before each send.
+CHAIRSIDE_MESSAGING_SEND_GUARDS: list[str] = []
+
+DEFAULT_FROM_EMAIL = os.environ.get("CHAIRSIDE_EMAIL_FROM", "Chairside <noreply@localhost>")
+if os.environ.get("CHAIRSIDE_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["CHAIRSIDE_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("CHAIRSIDE_SMTP_PORT", "465"))
+    EMAIL_HOST_USER = os.environ.get("CHAIRSIDE_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("CHAIRSIDE_SMTP_PASSWORD", "")
+    EMAIL_USE_SSL = EMAIL_PORT == 465
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and _env_bool("CHAIRSIDE_SMTP_STARTTLS", True)
+    EMAIL_TIMEOUT = 30
+else:
+    # Developers read the e-mails as files.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"

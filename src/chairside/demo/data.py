@@ -74,6 +74,7 @@ DEMO_STAFF = (
 DEMO_B_STAFF = (
     StaffSeed("boss-b", "钱院长", "boss", None),
     StaffSeed("frontdesk-b", "冯前台", "front_desk", 0),
+    StaffSeed("doctor-b", "卫医生", "doctor", 0),
 )
 
 

@@ -23,6 +23,7 @@ from chairside.demo.data import (
     PersonGenerator,
     StaffSeed,
 )
+from chairside.messaging.services import default_templates_install
 from chairside.patients.models import (
     Family,
     FamilyRelation,
@@ -34,6 +35,7 @@ from chairside.patients.models import (
     Tag,
 )
 from chairside.patients.services import segment_save
+from chairside.scheduling.demo import seed_schedules
 
 BATCH = 5_000
 # Above this many patients the registration audit entries are left out: they double the
@@ -66,6 +68,10 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         "demo-b", "晨光齿科", [("cg", "晨光齿科中心店")], DEMO_B_STAFF, password_hash
     )
     _patients(demo_b, patients_b, seed=2, phone_block=5, progress=progress)
+    for organization in (demo, demo_b):
+        default_templates_install(organization=organization)
+        booked = seed_schedules(organization)
+        progress(f"{organization.slug}: schedules, {booked} appointments, message templates")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
         # the whole surname behind the first page of a search.

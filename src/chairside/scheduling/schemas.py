@@ -1,0 +1,435 @@
+"""API schemas of scheduling: what clients send and what they get back.
+
+Times go out on the clinic's clock (with its offset); times coming in without an offset
+are read as the clinic's wall-clock time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from chairside.core.models import Clinic, Staff
+from chairside.core.schemas import ObjectId, PageQuery, Text
+from chairside.scheduling.clock import local
+from chairside.scheduling.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    AppointmentType,
+    Chair,
+    DoctorShift,
+    ScheduleException,
+)
+from chairside.scheduling.selectors import BoardColumn, Count, Slot, TodayBoard
+
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+Minutes = Annotated[int, Field(ge=5, le=480)]
+_AT = "An ISO 8601 time; without an offset it is the clinic's wall-clock time."
+
+# --- input ----------------------------------------------------------------------------
+
+
+class IncludeInactiveQuery(Schema):
+    include_inactive: bool = Field(False, description="Also list those out of service.")
+
+
+class ChairIn(Schema):
+    name: Text = Field(max_length=50)
+    room: Text = Field("", max_length=50)
+    is_active: bool = True
+
+
+class ChairUpdateIn(Schema):
+    """Only the fields sent are changed."""
+
+    name: Text | None = Field(None, max_length=50)
+    room: Text | None = Field(None, max_length=50)
+    is_active: bool | None = None
+
+
+class AppointmentTypeIn(Schema):
+    code: Text = Field(max_length=40, description="Stable code, e.g. cleaning.")
+    name: Text = Field(max_length=50)
+    duration_minutes: Minutes = 30
+    color: Text = Field("#2563eb", max_length=7, description="Hex colour, e.g. #2563eb.")
+    department: Text = Field("", max_length=50)
+    service_codes: list[Annotated[Text, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=50, description="Services the visit leads to."
+    )
+    is_active: bool = True
+
+
+class AppointmentTypeUpdateIn(Schema):
+    """Only the fields sent are changed; the code never changes."""
+
+    name: Text | None = Field(None, max_length=50)
+    duration_minutes: Minutes | None = None
+    color: Text | None = Field(None, max_length=7)
+    department: Text | None = Field(None, max_length=50)
+    service_codes: list[Annotated[Text, Field(max_length=40)]] | None = Field(None, max_length=50)
+    is_active: bool | None = None
+
+
+class DoctorQuery(Schema):
+    doctor: ObjectId | None = Field(None, description="Only this doctor.")
+
+
+class ShiftIn(Schema):
+    doctor_id: ObjectId
+    weekday: int = Field(ge=0, le=6, description="0 is Monday, 6 is Sunday.")
+    start: time = Field(description="Wall-clock time, e.g. 09:00.")
+    end: time = Field(description="Wall-clock time, e.g. 12:00.")
+
+
+class RangeQuery(Schema):
+    date_from: Day | None = Field(None, description="First day (default: today).")
+    date_to: Day | None = Field(None, description="Last day (default: the first day).")
+
+
+class ScheduleExceptionQuery(RangeQuery, DoctorQuery):
+    pass
+
+
+class ScheduleExceptionIn(Schema):
+    doctor_id: ObjectId
+    date: Day
+    kind: ScheduleException.Kind
+    start: time | None = Field(None, description="Empty with end: leave for the whole day.")
+    end: time | None = None
+    reason: Text = Field("", max_length=200)
+
+
+class AppointmentQuery(PageQuery, RangeQuery):
+    doctor: ObjectId | None = Field(None, description="Only this doctor's appointments.")
+    chair: ObjectId | None = Field(None, description="Only appointments in this chair.")
+    status: AppointmentStatus | None = None
+
+
+StaffSource = Literal["front_desk", "phone", "recall"]
+
+
+class AppointmentIn(Schema):
+    patient_id: ObjectId
+    doctor_id: ObjectId
+    start: datetime = Field(description=_AT)
+    end: datetime | None = Field(None, description="Default: start + the type's duration.")
+    chair_id: ObjectId | None = None
+    appointment_type_id: ObjectId | None = None
+    source: StaffSource = "front_desk"
+    note: Text = Field("", max_length=2000)
+    allow_outside_hours: bool = Field(
+        False, description="Book outside the doctor's working hours (front desk override)."
+    )
+
+
+class WalkInIn(Schema):
+    patient_id: ObjectId
+    doctor_id: ObjectId
+    chair_id: ObjectId | None = None
+    appointment_type_id: ObjectId | None = None
+    minutes: Minutes | None = Field(None, description="Default: the type's duration, or 30.")
+    note: Text = Field("", max_length=2000)
+
+
+class CancelIn(Schema):
+    reason: Text = Field(max_length=200)
+
+
+class RescheduleIn(Schema):
+    start: datetime = Field(description=_AT)
+    end: datetime | None = Field(None, description="Default: keep the length.")
+    doctor_id: ObjectId | None = Field(None, description="Default: keep the doctor.")
+    chair_id: ObjectId | None = Field(
+        None, description="Leave out to keep the chair; null for no chair."
+    )
+    allow_outside_hours: bool = False
+    reason: Text = Field("", max_length=200)
+
+
+class FreeSlotQuery(RangeQuery):
+    appointment_type: ObjectId | None = Field(None, description="Its duration is the length.")
+    minutes: Minutes | None = Field(None, description="The length, instead of a type's.")
+    doctor: ObjectId | None = Field(None, description="Only this doctor.")
+    patient: ObjectId | None = Field(
+        None, description="Apply priority windows as they are for this patient."
+    )
+    step: int = Field(15, ge=5, le=240, description="Minutes between possible starts.")
+
+
+class BoardQuery(Schema):
+    date: Day | None = Field(None, description="Default: today.")
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+class StaffRef(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def of(staff: Staff | None) -> StaffRef | None:
+        return None if staff is None else StaffRef(id=staff.pk, name=str(staff))
+
+
+class ChairOut(Schema):
+    id: int
+    clinic_id: int
+    name: str
+    room: str
+    is_active: bool
+
+    @staticmethod
+    def of(chair: Chair) -> ChairOut:
+        return ChairOut.model_validate(chair, from_attributes=True)
+
+
+class ChairRef(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def of(chair: Chair | None) -> ChairRef | None:
+        return None if chair is None else ChairRef(id=chair.pk, name=chair.name)
+
+
+class AppointmentTypeOut(Schema):
+    id: int
+    code: str
+    name: str
+    duration_minutes: int
+    color: str
+    department: str
+    service_codes: list[str]
+    is_active: bool
+
+    @staticmethod
+    def of(appointment_type: AppointmentType) -> AppointmentTypeOut:
+        return AppointmentTypeOut.model_validate(appointment_type, from_attributes=True)
+
+
+class TypeRef(Schema):
+    id: int
+    code: str
+    name: str
+    color: str
+
+
+class ShiftOut(Schema):
+    id: int
+    clinic_id: int
+    doctor: StaffRef
+    weekday: int
+    start: time
+    end: time
+
+    @staticmethod
+    def of(shift: DoctorShift) -> ShiftOut:
+        return ShiftOut(
+            id=shift.pk,
+            clinic_id=shift.clinic_id,
+            doctor=StaffRef(id=shift.doctor.pk, name=str(shift.doctor)),
+            weekday=shift.weekday,
+            start=shift.start,
+            end=shift.end,
+        )
+
+
+class ScheduleExceptionOut(Schema):
+    id: int
+    clinic_id: int
+    doctor: StaffRef
+    date: date
+    kind: str
+    start: time | None
+    end: time | None
+    reason: str
+
+    @staticmethod
+    def of(exception: ScheduleException) -> ScheduleExceptionOut:
+        return ScheduleExceptionOut(
+            id=exception.pk,
+            clinic_id=exception.clinic_id,
+            doctor=StaffRef(id=exception.doctor.pk, name=str(exception.doctor)),
+            date=exception.date,
+            kind=exception.kind,
+            start=exception.start,
+            end=exception.end,
+            reason=exception.reason,
+        )
+
+
+class PatientRef(Schema):
+    id: int
+    name: str
+    record_no: str
+
+
+def _on_clock(value: datetime | None, clinic: Clinic) -> datetime | None:
+    return None if value is None else local(value, clinic)
+
+
+class AppointmentOut(Schema):
+    id: int
+    clinic_id: int
+    patient: PatientRef
+    doctor: StaffRef
+    chair: ChairRef | None
+    appointment_type: TypeRef | None
+    start: datetime
+    end: datetime
+    status: AppointmentStatus
+    source: str
+    note: str
+    booked_by: StaffRef | None
+    arrived_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    cancel_reason: str
+    created_at: datetime
+
+    @staticmethod
+    def fields_of(appointment: Appointment) -> dict[str, object]:
+        clinic = appointment.clinic
+        kind = appointment.appointment_type
+        return {
+            "id": appointment.pk,
+            "clinic_id": appointment.clinic_id,
+            "patient": PatientRef(
+                id=appointment.patient.pk,
+                name=appointment.patient.name,
+                record_no=appointment.patient.record_no,
+            ),
+            "doctor": StaffRef(id=appointment.doctor.pk, name=str(appointment.doctor)),
+            "chair": ChairRef.of(appointment.chair),
+            "appointment_type": None
+            if kind is None
+            else TypeRef(id=kind.pk, code=kind.code, name=kind.name, color=kind.color),
+            "start": local(appointment.start, clinic),
+            "end": local(appointment.end, clinic),
+            "status": appointment.status,
+            "source": appointment.source,
+            "note": appointment.note,
+            "booked_by": StaffRef.of(appointment.booked_by),
+            "arrived_at": _on_clock(appointment.arrived_at, clinic),
+            "started_at": _on_clock(appointment.started_at, clinic),
+            "completed_at": _on_clock(appointment.completed_at, clinic),
+            "cancel_reason": appointment.cancel_reason,
+            "created_at": local(appointment.created_at, clinic),
+        }
+
+    @staticmethod
+    def of(appointment: Appointment) -> AppointmentOut:
+        return AppointmentOut(**AppointmentOut.fields_of(appointment))  # type: ignore[arg-type]
+
+
+class AppointmentEventOut(Schema):
+    kind: str
+    at: datetime
+    actor: StaffRef | None = Field(description="null: the patient or the system.")
+    from_status: str
+    to_status: str
+    old_start: datetime | None
+    old_end: datetime | None
+    old_doctor: StaffRef | None
+    old_chair: ChairRef | None
+    new_start: datetime | None
+    new_end: datetime | None
+    new_doctor: StaffRef | None
+    new_chair: ChairRef | None
+    note: str
+
+    @staticmethod
+    def of(event: AppointmentEvent, clinic: Clinic) -> AppointmentEventOut:
+        return AppointmentEventOut(
+            kind=event.kind,
+            at=local(event.at, clinic),
+            actor=StaffRef.of(event.actor),
+            from_status=event.from_status,
+            to_status=event.to_status,
+            old_start=_on_clock(event.old_start, clinic),
+            old_end=_on_clock(event.old_end, clinic),
+            old_doctor=StaffRef.of(event.old_doctor),
+            old_chair=ChairRef.of(event.old_chair),
+            new_start=_on_clock(event.new_start, clinic),
+            new_end=_on_clock(event.new_end, clinic),
+            new_doctor=StaffRef.of(event.new_doctor),
+            new_chair=ChairRef.of(event.new_chair),
+            note=event.note,
+        )
+
+
+class AppointmentDetailOut(AppointmentOut):
+    history: list[AppointmentEventOut] = Field(description="Oldest first.")
+
+    @staticmethod
+    def of_history(
+        appointment: Appointment, history: list[AppointmentEvent]
+    ) -> AppointmentDetailOut:
+        clinic = appointment.clinic
+        return AppointmentDetailOut(
+            **AppointmentOut.fields_of(appointment),  # type: ignore[arg-type]
+            history=[AppointmentEventOut.of(e, clinic) for e in history],
+        )
+
+
+class AppointmentPage(Schema):
+    items: list[AppointmentOut]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class SlotOut(Schema):
+    doctor: StaffRef
+    start: datetime
+    end: datetime
+
+    @staticmethod
+    def of(slot: Slot) -> SlotOut:
+        doctor = StaffRef(id=slot.doctor.pk, name=str(slot.doctor))
+        return SlotOut(doctor=doctor, start=slot.start, end=slot.end)
+
+
+class CountOut(Schema):
+    visits: int = Field(description="Appointments (人次).")
+    persons: int = Field(description="Distinct patients (人数).")
+
+    @staticmethod
+    def of(count: Count) -> CountOut:
+        return CountOut(visits=count.visits, persons=count.persons)
+
+
+class BoardColumnOut(Schema):
+    doctor: StaffRef | None = Field(description="null: the whole clinic.")
+    arrived: CountOut = Field(description="Arrived, in treatment or completed.")
+    not_arrived: CountOut = Field(description="Booked or confirmed.")
+    appointments: list[AppointmentOut]
+
+    @staticmethod
+    def of(column: BoardColumn) -> BoardColumnOut:
+        return BoardColumnOut(
+            doctor=StaffRef.of(column.doctor),
+            arrived=CountOut.of(column.arrived),
+            not_arrived=CountOut.of(column.not_arrived),
+            appointments=[AppointmentOut.of(a) for a in column.appointments],
+        )
+
+
+class TodayBoardOut(Schema):
+    date: date
+    clinic: BoardColumnOut
+    doctors: list[BoardColumnOut]
+
+    @staticmethod
+    def of(board: TodayBoard) -> TodayBoardOut:
+        return TodayBoardOut(
+            date=board.day,
+            clinic=BoardColumnOut.of(board.clinic),
+            doctors=[BoardColumnOut.of(c) for c in board.doctors],
+        )
