@@ -54,8 +54,7 @@ run: seed
 	@echo "    a Celery worker with beat, its broker in var/celery/ (no Redis needed)"
 	@echo ""
 	@# The worker runs beside the web server and stops with it (Ctrl-C).
-	$(BIN)/celery -A chairside worker --beat --loglevel=WARNING --concurrency=1 \
-		--schedule=$${CHAIRSIDE_VAR_DIR:-var}/celerybeat-schedule & worker=$$!; \
+	$(BIN)/celery -A chairside worker --beat --loglevel=WARNING --concurrency=1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/chairside serve 127.0.0.1:8000
 

@@ -11,12 +11,17 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from chairside.core.models import Clinic, Organization, Staff
 from chairside.core.services import clinic_create, organization_create, staff_create
 from chairside.core.tenancy import Tenant, tenant_scope
 
 PASSWORD = "correct-horse-42"
+
+# No per-example deadline: on a loaded 2-core CI machine a slow example is not a failure.
+hypothesis_settings.register_profile("chairside", deadline=None)
+hypothesis_settings.load_profile("chairside")
 
 
 @dataclass

@@ -29,6 +29,10 @@ else:
     )
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
 
+# Reverse proxies in front of the app: the client's address (for rate limits) is then the
+# N-th from the right in X-Forwarded-For. 0: use the connection's address.
+CHAIRSIDE_TRUSTED_PROXIES = int(os.environ.get("CHAIRSIDE_TRUSTED_PROXIES", "0"))
+
 # Keys for encrypting sensitive columns; the first encrypts, all decrypt (rotation).
 CHAIRSIDE_FIELD_KEYS = [k for k in os.environ.get("CHAIRSIDE_FIELD_KEYS", "").split(",") if k]
 
@@ -45,6 +49,7 @@ INSTALLED_APPS = [
     "chairside.patients",
     "chairside.scheduling",
     "chairside.messaging",
+    "chairside.portal",
     "chairside.demo",
 ]
 
@@ -137,6 +142,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [
     ("vendor/htmx", PROJECT_DIR / "node_modules/htmx.org/dist"),
     ("vendor/alpinejs", PROJECT_DIR / "node_modules/alpinejs/dist"),
+    ("vendor/echarts", PROJECT_DIR / "node_modules/echarts/dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -193,6 +199,12 @@ CELERY_TASK_IGNORE_RESULT = True  # tasks record their effects in the database
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "messaging.deliver_due": {"task": "messaging.deliver_due", "schedule": 30.0},
+    # Reminders are queued at booking; this catches imported and older bookings (S5).
+    "scheduling.queue_reminders": {"task": "scheduling.queue_reminders", "schedule": 15 * 60.0},
+    # Recalls from completed visits (S7); idempotent, so the exact hour does not matter.
+    "scheduling.generate_recalls": {"task": "scheduling.generate_recalls", "schedule": 86400.0},
+    # Spent and expired portal sign-in codes are kept a day for the audit, then removed.
+    "portal.purge_login_codes": {"task": "portal.purge_login_codes", "schedule": 86400.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING above

@@ -12,6 +12,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("ops/admin/", admin.site.urls),
     path("patients/", include("chairside.patients.urls")),
+    path("schedule/", include("chairside.scheduling.urls")),
+    path("p/", include("chairside.portal.urls")),
     path("", include("chairside.core.urls")),
 ]
 

@@ -25,6 +25,7 @@ PO_FILE = Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES" / "django.p
 @dataclass
 class Entry:
     msgid: str = ""
+    context: str | None = None  # msgctxt, for pgettext
     msgid_plural: str | None = None
     msgstrs: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
@@ -53,6 +54,8 @@ def read_po(path: Path) -> list[Entry]:
             text = ast.literal_eval(line)
             if key == "msgid":
                 entry.msgid += text
+            elif key == "msgctxt":
+                entry.context = (entry.context or "") + text
             elif key == "msgid_plural":
                 entry.msgid_plural = (entry.msgid_plural or "") + text
             else:
@@ -63,6 +66,8 @@ def read_po(path: Path) -> list[Entry]:
             text = ast.literal_eval(quoted)
             if key == "msgid":
                 entry.msgid = text
+            elif key == "msgctxt":
+                entry.context = text
             elif key == "msgid_plural":
                 entry.msgid_plural = text
             else:
@@ -121,9 +126,19 @@ def test_the_compiled_catalog_matches_the_po_file() -> None:
     """Run `make install` (or `make messages`) when this fails: the .mo is missing or stale."""
     with translation.override("zh-hans"):
         for entry in ENTRIES:
+            context = entry.context
             if entry.msgid_plural is None:
-                assert translation.gettext(entry.msgid) == entry.msgstrs[0]
+                translated = (
+                    translation.pgettext(context, entry.msgid)
+                    if context is not None
+                    else translation.gettext(entry.msgid)
+                )
+                assert translated == entry.msgstrs[0]
             else:
                 for n in (1, 2):
-                    translated = translation.ngettext(entry.msgid, entry.msgid_plural, n)
+                    translated = (
+                        translation.npgettext(context, entry.msgid, entry.msgid_plural, n)
+                        if context is not None
+                        else translation.ngettext(entry.msgid, entry.msgid_plural, n)
+                    )
                     assert translated == entry.msgstrs[0]

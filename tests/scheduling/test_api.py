@@ -22,6 +22,7 @@ from chairside.scheduling.models import (
     AppointmentEvent,
     Chair,
     DoctorShift,
+    FollowUpTask,
     ScheduleException,
 )
 from chairside.scheduling.services import (
@@ -47,6 +48,7 @@ class Data:
     appointment_b: Appointment
     shift_b: DoctorShift
     exception_b: ScheduleException
+    follow_up: FollowUpTask | None = None  # clinic 1, for the appointment
 
     def ids(self, world: World) -> dict[str, int]:
         """Organization A's ids, and B's (suffix _b) for requests mixing the two."""
@@ -57,6 +59,7 @@ class Data:
             "type": s.cleaning.pk,
             "shift": self.shift.pk,
             "exception": self.exception.pk,
+            "follow_up": self.follow_up.pk if self.follow_up else 0,
             "patient": s.zhang.pk,
             "doctor": world.doctor.pk,
             "appointment_b": self.appointment_b.pk,
@@ -125,8 +128,24 @@ def data(world: World, sched: Sched) -> Data:
             end=at(MONDAY, "10:30"),
             actor=world.boss_b,
         )
+    with tenant_scope(world.org, world.clinic1):
+        follow_up = FollowUpTask.objects.create(
+            clinic=world.clinic1,
+            appointment=appointment,
+            patient=sched.zhang,
+            kind=FollowUpTask.Kind.NO_SHOW,
+            due_at=at(TUESDAY, "09:00"),
+        )
     return Data(
-        sched, appointment, shift, exception, appointment_c2, appointment_b, shift_b, exception_b
+        sched,
+        appointment,
+        shift,
+        exception,
+        appointment_c2,
+        appointment_b,
+        shift_b,
+        exception_b,
+        follow_up,
     )
 
 
@@ -175,6 +194,10 @@ SCHEDULING_ENDPOINTS = [
     Endpoint("POST", "/appointments/{appointment}/reschedule", {"start": TUESDAY_9}),
     Endpoint("GET", "/free-slots"),
     Endpoint("GET", "/today-board"),
+    Endpoint("GET", "/follow-ups"),
+    Endpoint("POST", "/follow-ups/{follow_up}/done", {"note": "Called"}),
+    Endpoint("POST", "/follow-ups/{follow_up}/cancel", {}),
+    Endpoint("GET", "/schedule-analytics"),
 ]
 
 # What organization B's boss sends to reach A's objects, by path, query or body: each must be

@@ -8,10 +8,15 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-# (url name, label, icon, permission). Modules add their entry here when they land, so the
-# navigation stays in one place and in the order a clinic works through its day.
+# (url name, label, icon, permission; "a|b": either will do). Modules add their entry here
+# when they land, so the navigation stays in one place and in the order a clinic works
+# through its day.
 NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("core:home", _("Workbench"), "home", ""),
+    ("scheduling:today", _("Today's work"), "clock", "schedule.view|schedule.view_own"),
+    ("scheduling:calendar", _("Schedule"), "calendar", "schedule.view|schedule.view_own"),
+    ("scheduling:recalls", _("Recalls"), "phone", "schedule.view"),
+    ("scheduling:analytics", _("Booking analytics"), "chart", "schedule.analytics"),
     ("patients:list", _("Patients"), "users", "patients.view"),
     ("patients:referrals", _("Referrals"), "share", "patients.referrals"),
     ("patients:segments", _("Segments"), "filter", "segments.manage"),
@@ -27,9 +32,13 @@ def console(request: HttpRequest) -> dict[str, Any]:
     path = request.path
     items = []
     for url_name, label, icon, permission in NAVIGATION:
-        if permission and not access.can(permission):
+        if permission and not any(access.can(p) for p in permission.split("|")):
             continue
         url = reverse(url_name)
         active = path == url if url == "/" else path.startswith(url)
         items.append({"url": url, "label": label, "icon": icon, "active": active})
+    # The most specific entry wins: /schedule/today/ is "Today's work", not "Schedule".
+    current = max((i for i in items if i["active"]), key=lambda i: len(i["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
     return {"access": access, "navigation": items}

@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, object] = {
     "schedule.book": _("Book, confirm, check in, move and cancel appointments"),
     "schedule.treat": _("Start and complete treatment"),
     "schedule.manage": _("Manage shifts, leave, chairs and appointment types"),
+    "schedule.analytics": _("View booking analytics (no-shows, lead time, utilisation)"),
     "messaging.view": _("View the messages sent by the clinic"),
     "messaging.view_all": _("View the messages sent by every clinic"),
     "messaging.cancel": _("Cancel messages not sent yet"),
@@ -59,6 +60,7 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "messaging.cancel",
             "messaging.templates",
             "schedule.view",
+            "schedule.analytics",
         ],
     ),
     "clinic_manager": (
@@ -76,6 +78,7 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "schedule.view",
             "schedule.book",
             "schedule.manage",
+            "schedule.analytics",
         ],
     ),
     "front_desk": (

@@ -36,6 +36,12 @@ from chairside.patients.models import (
 )
 from chairside.patients.services import segment_save
 from chairside.scheduling.demo import seed_schedules
+from chairside.scheduling.models import AppointmentType
+from chairside.scheduling.services import (
+    recall_rule_create,
+    recalls_generate,
+    triage_defaults_install,
+)
 
 BATCH = 5_000
 # Above this many patients the registration audit entries are left out: they double the
@@ -71,6 +77,7 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
     for organization in (demo, demo_b):
         default_templates_install(organization=organization)
         booked = seed_schedules(organization)
+        _care_rules(organization)
         progress(f"{organization.slug}: schedules, {booked} appointments, message templates")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
@@ -78,6 +85,24 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     progress("done")
+
+
+def _care_rules(organization: Organization) -> None:
+    """Triage rules, and recall rules (6 months after a cleaning or a child's fluoride
+    varnish) turned into the recall list from the demo's completed visits."""
+    with tenant_scope(organization):
+        triage_defaults_install(organization)
+        types = {t.code: t for t in AppointmentType.objects.all()}
+        for name, code in (("洁牙半年复查", "cleaning"), ("儿童涂氟半年复查", "child_fluoride")):
+            recall_rule_create(
+                actor=None,
+                name=name,
+                recall_type=types[code],
+                trigger_types=[types[code]],
+                interval=6,
+                interval_unit="months",
+            )
+        recalls_generate(organization=organization, today=timezone.localdate())
 
 
 def _organization(

@@ -9,7 +9,10 @@ they filter by.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -17,10 +20,25 @@ from chairside.core.access import Access
 from chairside.core.api_auth import AUTH_ERRORS, LOOKUP_ERRORS, access_of, error_responses
 from chairside.core.models import Staff
 from chairside.core.schemas import PathId
+from chairside.core.selectors import get_clinic
 from chairside.patients.selectors import get_patient
 from chairside.scheduling import selectors, services
+from chairside.scheduling.analytics import booking_analytics
+from chairside.scheduling.analytics_schemas import (
+    AnalyticsQuery,
+    BookingAnalyticsOut,
+    FollowUpCloseIn,
+    FollowUpOut,
+    FollowUpQuery,
+)
 from chairside.scheduling.clock import clinic_today
-from chairside.scheduling.models import Appointment, Chair
+from chairside.scheduling.models import (
+    OPEN_RECALL_STATUSES,
+    Appointment,
+    CalendarFeed,
+    Chair,
+    Symptom,
+)
 from chairside.scheduling.schemas import (
     AppointmentDetailOut,
     AppointmentIn,
@@ -31,6 +49,8 @@ from chairside.scheduling.schemas import (
     AppointmentTypeOut,
     AppointmentTypeUpdateIn,
     BoardQuery,
+    CalendarFeedIn,
+    CalendarFeedOut,
     CancelIn,
     ChairIn,
     ChairOut,
@@ -38,6 +58,14 @@ from chairside.scheduling.schemas import (
     DoctorQuery,
     FreeSlotQuery,
     IncludeInactiveQuery,
+    RecallBookIn,
+    RecallNoteIn,
+    RecallOut,
+    RecallPage,
+    RecallQuery,
+    RecallRuleIn,
+    RecallRuleOut,
+    RecallRuleUpdateIn,
     RescheduleIn,
     ScheduleExceptionIn,
     ScheduleExceptionOut,
@@ -45,9 +73,16 @@ from chairside.scheduling.schemas import (
     ShiftIn,
     ShiftOut,
     SlotOut,
+    SuggestionOut,
+    SymptomOut,
     TodayBoardOut,
+    TriageIn,
+    TriageRuleIn,
+    TriageRuleOut,
+    TriageRuleUpdateIn,
     WalkInIn,
 )
+from chairside.scheduling.services import follow_ups
 
 router = Router(tags=["scheduling"])
 
@@ -529,3 +564,434 @@ def today_board(request: HttpRequest, filters: Query[BoardQuery]) -> TodayBoardO
         doctor=_own_only(access),
     )
     return TodayBoardOut.of(board)
+
+
+# --- auto-triage (S6) -----------------------------------------------------------------
+
+TRIAGE = ["triage"]
+
+
+def _triage_rule_refs(payload: TriageRuleIn | TriageRuleUpdateIn) -> dict[str, object]:
+    """The objects a rule names, looked up in the organization (404 for anyone else's)."""
+    fields = payload.model_fields_set
+    refs: dict[str, object] = {}
+    if "appointment_type_id" in fields or isinstance(payload, TriageRuleIn):
+        type_id = payload.appointment_type_id
+        refs["appointment_type"] = (
+            selectors.get_appointment_type(appointment_type_id=type_id) if type_id else None
+        )
+    if "clinic_id" in fields or isinstance(payload, TriageRuleIn):
+        refs["clinic"] = (
+            get_clinic(clinic_id=payload.clinic_id) if payload.clinic_id is not None else None
+        )
+    if payload.doctor_ids is not None:
+        refs["doctors"] = [selectors.get_doctor(doctor_id=i) for i in payload.doctor_ids]
+    return refs
+
+
+@router.get(
+    "/triage/symptoms",
+    response={200: list[SymptomOut], **AUTH_ERRORS},
+    tags=TRIAGE,
+    summary="List symptoms",
+)
+def triage_symptoms(request: HttpRequest) -> list[SymptomOut]:
+    """The symptoms a complaint can tick, with their labels in the request's language."""
+    _own_only(access_of(request))
+    return [SymptomOut(code=s.value, label=str(s.label)) for s in Symptom]
+
+
+@router.post(
+    "/triage",
+    response={200: list[SuggestionOut], **AUTH_ERRORS},
+    tags=TRIAGE,
+    summary="Suggest department, type and doctors",
+)
+def triage(request: HttpRequest, payload: TriageIn) -> list[SuggestionOut]:
+    """From a complaint's words and ticked symptoms, best first; doctors of the acting clinic."""
+    access = access_of(request)
+    access.require("schedule.view")
+    suggestions = selectors.triage_suggest(
+        clinic=access.clinic, text=payload.text, symptoms=payload.symptoms
+    )
+    return [SuggestionOut.of(s) for s in suggestions]
+
+
+@router.get(
+    "/triage-rules",
+    response={200: list[TriageRuleOut], **AUTH_ERRORS},
+    tags=TRIAGE,
+    summary="List triage rules",
+)
+def triage_rule_list(request: HttpRequest) -> list[TriageRuleOut]:
+    """Every rule of the organization, in priority order."""
+    access_of(request).require("schedule.manage")
+    return [TriageRuleOut.of(r) for r in selectors.triage_rule_list()]
+
+
+@router.post(
+    "/triage-rules",
+    response={201: TriageRuleOut, **LOOKUP_ERRORS},
+    tags=TRIAGE,
+    summary="Add a triage rule",
+)
+def triage_rule_create(request: HttpRequest, payload: TriageRuleIn) -> Status[TriageRuleOut]:
+    access = access_of(request)
+    access.require("schedule.manage")
+    rule = services.triage_rule_create(
+        actor=access.staff,
+        name=payload.name,
+        keywords=payload.keywords,
+        symptoms=payload.symptoms,
+        department=payload.department,
+        priority=payload.priority,
+        is_active=payload.is_active,
+        **_triage_rule_refs(payload),  # type: ignore[arg-type]
+    )
+    return Status(201, TriageRuleOut.of(selectors.get_triage_rule(rule_id=rule.pk)))
+
+
+@router.get(
+    "/triage-rules/{int:rule_id}",
+    response={200: TriageRuleOut, **LOOKUP_ERRORS},
+    tags=TRIAGE,
+    summary="Get a triage rule",
+)
+def triage_rule_detail(request: HttpRequest, rule_id: PathId) -> TriageRuleOut:
+    access_of(request).require("schedule.manage")
+    return TriageRuleOut.of(selectors.get_triage_rule(rule_id=rule_id))
+
+
+@router.patch(
+    "/triage-rules/{int:rule_id}",
+    response={200: TriageRuleOut, **LOOKUP_ERRORS},
+    tags=TRIAGE,
+    summary="Edit a triage rule",
+)
+def triage_rule_update(
+    request: HttpRequest, rule_id: PathId, payload: TriageRuleUpdateIn
+) -> TriageRuleOut:
+    access = access_of(request)
+    access.require("schedule.manage")
+    rule = selectors.get_triage_rule(rule_id=rule_id)
+    plain = payload.model_dump(
+        exclude_unset=True, exclude={"appointment_type_id", "clinic_id", "doctor_ids"}
+    )
+    services.triage_rule_update(
+        actor=access.staff,
+        rule=rule,
+        **plain,
+        **_triage_rule_refs(payload),  # type: ignore[arg-type]
+    )
+    return TriageRuleOut.of(selectors.get_triage_rule(rule_id=rule_id))
+
+
+@router.delete(
+    "/triage-rules/{int:rule_id}",
+    response={204: None, **LOOKUP_ERRORS},
+    tags=TRIAGE,
+    summary="Remove a triage rule",
+)
+def triage_rule_delete(request: HttpRequest, rule_id: PathId) -> Status[None]:
+    access = access_of(request)
+    access.require("schedule.manage")
+    services.triage_rule_delete(actor=access.staff, rule=selectors.get_triage_rule(rule_id=rule_id))
+    return Status(204, None)
+
+
+# --- recall (S7) ----------------------------------------------------------------------
+
+RECALL = ["recall"]
+RECALL_CONFLICT_ERRORS = error_responses(400, 401, 403, 404, 409)
+
+
+def _recall_rule_refs(payload: RecallRuleIn | RecallRuleUpdateIn) -> dict[str, object]:
+    refs: dict[str, object] = {}
+    if payload.recall_type_id is not None:
+        refs["recall_type"] = selectors.get_appointment_type(
+            appointment_type_id=payload.recall_type_id
+        )
+    if payload.trigger_type_ids is not None:
+        refs["trigger_types"] = [
+            selectors.get_appointment_type(appointment_type_id=i) for i in payload.trigger_type_ids
+        ]
+    return refs
+
+
+@router.get(
+    "/recall-rules",
+    response={200: list[RecallRuleOut], **AUTH_ERRORS},
+    tags=RECALL,
+    summary="List recall rules",
+)
+def recall_rule_list(request: HttpRequest) -> list[RecallRuleOut]:
+    _own_only(access_of(request))
+    return [RecallRuleOut.of(r) for r in selectors.recall_rule_list()]
+
+
+@router.post(
+    "/recall-rules",
+    response={201: RecallRuleOut, **LOOKUP_ERRORS},
+    tags=RECALL,
+    summary="Add a recall rule",
+)
+def recall_rule_create(request: HttpRequest, payload: RecallRuleIn) -> Status[RecallRuleOut]:
+    """E.g. six months after a cleaning, recall for a cleaning. Recalls are made daily."""
+    access = access_of(request)
+    access.require("schedule.manage")
+    plain = payload.model_dump(exclude={"recall_type_id", "trigger_type_ids"})
+    rule = services.recall_rule_create(
+        actor=access.staff,
+        **plain,
+        **_recall_rule_refs(payload),  # type: ignore[arg-type]
+    )
+    return Status(201, RecallRuleOut.of(selectors.get_recall_rule(rule_id=rule.pk)))
+
+
+@router.patch(
+    "/recall-rules/{int:rule_id}",
+    response={200: RecallRuleOut, **LOOKUP_ERRORS},
+    tags=RECALL,
+    summary="Edit a recall rule",
+)
+def recall_rule_update(
+    request: HttpRequest, rule_id: PathId, payload: RecallRuleUpdateIn
+) -> RecallRuleOut:
+    access = access_of(request)
+    access.require("schedule.manage")
+    rule = selectors.get_recall_rule(rule_id=rule_id)
+    plain = payload.model_dump(exclude_unset=True, exclude={"recall_type_id", "trigger_type_ids"})
+    plain = {k: v for k, v in plain.items() if v is not None}
+    services.recall_rule_update(
+        actor=access.staff,
+        rule=rule,
+        **plain,
+        **_recall_rule_refs(payload),  # type: ignore[arg-type]
+    )
+    return RecallRuleOut.of(selectors.get_recall_rule(rule_id=rule_id))
+
+
+@router.delete(
+    "/recall-rules/{int:rule_id}",
+    response={204: None, **RECALL_CONFLICT_ERRORS},
+    tags=RECALL,
+    summary="Remove a recall rule",
+)
+def recall_rule_delete(request: HttpRequest, rule_id: PathId) -> Status[None]:
+    """409 once it has made recalls: switch it off instead."""
+    access = access_of(request)
+    access.require("schedule.manage")
+    services.recall_rule_delete(actor=access.staff, rule=selectors.get_recall_rule(rule_id=rule_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/recalls", response={200: RecallPage, **AUTH_ERRORS}, tags=RECALL, summary="List recalls"
+)
+def recall_list(request: HttpRequest, filters: Query[RecallQuery]) -> RecallPage:
+    """The acting clinic's recalls by due date (default: those still to work on)."""
+    access = access_of(request)
+    access.require("schedule.view")
+    recalls = selectors.recall_list(
+        clinic=access.clinic,
+        status=filters.status or OPEN_RECALL_STATUSES,
+        due_from=filters.due_from,
+        due_before=filters.due_before,
+    )
+    page = selectors.paginate(recalls, page=filters.page, page_size=filters.page_size)
+    return RecallPage(
+        items=[RecallOut.of(r) for r in page.items],
+        total=page.total,
+        page=page.page,
+        page_size=page.page_size,
+        pages=page.pages,
+    )
+
+
+@router.get(
+    "/recalls/{int:recall_id}",
+    response={200: RecallOut, **LOOKUP_ERRORS},
+    tags=RECALL,
+    summary="Get a recall",
+)
+def recall_detail(request: HttpRequest, recall_id: PathId) -> RecallOut:
+    access = access_of(request)
+    access.require("schedule.view")
+    return RecallOut.of(selectors.get_recall(clinic=access.clinic, recall_id=recall_id))
+
+
+@router.post(
+    "/recalls/{int:recall_id}/contacted",
+    response={200: RecallOut, **RECALL_CONFLICT_ERRORS},
+    tags=RECALL,
+    summary="Mark a recall contacted",
+)
+def recall_contacted(request: HttpRequest, recall_id: PathId, payload: RecallNoteIn) -> RecallOut:
+    """409 once it is booked, done or dismissed."""
+    access = access_of(request)
+    access.require("schedule.book")
+    recall = selectors.get_recall(clinic=access.clinic, recall_id=recall_id)
+    services.recall_mark_contacted(actor=access.staff, recall=recall, note=payload.note)
+    return RecallOut.of(selectors.get_recall(clinic=access.clinic, recall_id=recall_id))
+
+
+@router.post(
+    "/recalls/{int:recall_id}/dismiss",
+    response={200: RecallOut, **RECALL_CONFLICT_ERRORS},
+    tags=RECALL,
+    summary="Dismiss a recall",
+)
+def recall_dismiss(request: HttpRequest, recall_id: PathId, payload: RecallNoteIn) -> RecallOut:
+    """409 once it is booked, done or dismissed."""
+    access = access_of(request)
+    access.require("schedule.book")
+    recall = selectors.get_recall(clinic=access.clinic, recall_id=recall_id)
+    services.recall_dismiss(actor=access.staff, recall=recall, note=payload.note)
+    return RecallOut.of(selectors.get_recall(clinic=access.clinic, recall_id=recall_id))
+
+
+@router.post(
+    "/recalls/{int:recall_id}/book",
+    response={200: RecallOut, **RECALL_CONFLICT_ERRORS},
+    tags=RECALL,
+    summary="Link a booking to a recall",
+)
+def recall_book(request: HttpRequest, recall_id: PathId, payload: RecallBookIn) -> RecallOut:
+    """The patient's appointment (in any clinic of the organization) booked for the recall."""
+    access = access_of(request)
+    access.require("schedule.book")
+    recall = selectors.get_recall(clinic=access.clinic, recall_id=recall_id)
+    appointment = selectors.get_org_appointment(appointment_id=payload.appointment_id)
+    services.recall_link_booking(recall=recall, appointment=appointment, actor=access.staff)
+    return RecallOut.of(selectors.get_recall(clinic=access.clinic, recall_id=recall_id))
+
+
+# --- calendar feeds -------------------------------------------------------------------
+
+FEEDS = ["calendar feeds"]
+
+
+def _feed_out(request: HttpRequest, feed: CalendarFeed) -> CalendarFeedOut:
+    url = request.build_absolute_uri(reverse("scheduling:ical", args=[feed.token]))
+    return CalendarFeedOut.of(feed, url)
+
+
+def _require_own_schedule(access: Access) -> None:
+    if not (access.can("schedule.view_own") or access.can("schedule.view")):
+        access.require("schedule.view_own")
+
+
+@router.get(
+    "/calendar-feeds",
+    response={200: list[CalendarFeedOut], **AUTH_ERRORS},
+    tags=FEEDS,
+    summary="List my calendar feeds",
+)
+def calendar_feed_list(request: HttpRequest) -> list[CalendarFeedOut]:
+    """The caller's own feed (at most one works at a time)."""
+    access = access_of(request)
+    _require_own_schedule(access)
+    return [_feed_out(request, f) for f in selectors.calendar_feed_list(doctor=access.staff)]
+
+
+@router.post(
+    "/calendar-feeds",
+    response={201: CalendarFeedOut, **LOOKUP_ERRORS},
+    tags=FEEDS,
+    summary="Create or rotate a calendar feed",
+)
+def calendar_feed_create(request: HttpRequest, payload: CalendarFeedIn) -> Status[CalendarFeedOut]:
+    """A new .ics address for the caller (or, with schedule.manage, for another doctor); the
+    doctor's previous address stops working."""
+    access = access_of(request)
+    if payload.doctor_id is None or payload.doctor_id == access.staff.pk:
+        _require_own_schedule(access)
+        doctor = access.staff
+    else:
+        access.require("schedule.manage")
+        doctor = selectors.get_doctor(doctor_id=payload.doctor_id)
+    feed = services.calendar_feed_create(actor=access.staff, doctor=doctor)
+    return Status(201, _feed_out(request, feed))
+
+
+@router.delete(
+    "/calendar-feeds/{int:feed_id}",
+    response={204: None, **LOOKUP_ERRORS},
+    tags=FEEDS,
+    summary="Revoke a calendar feed",
+)
+def calendar_feed_revoke(request: HttpRequest, feed_id: PathId) -> Status[None]:
+    """One's own feed, or (with schedule.manage) anyone's; others' are 404."""
+    access = access_of(request)
+    _require_own_schedule(access)
+    own = None if access.can("schedule.manage") else access.staff
+    feed = selectors.get_calendar_feed(feed_id=feed_id, doctor=own)
+    services.calendar_feed_revoke(actor=access.staff, feed=feed)
+    return Status(204, None)
+
+
+# --- follow-up tasks and booking analytics (S5) ---------------------------------------
+
+
+@router.get(
+    "/follow-ups",
+    response={200: list[FollowUpOut], **AUTH_ERRORS},
+    summary="List follow-up tasks",
+)
+def follow_up_list(request: HttpRequest, filters: Query[FollowUpQuery]) -> list[FollowUpOut]:
+    """The acting clinic's tasks to call patients (e.g. after a no-show), soonest due first."""
+    access = access_of(request)
+    access.require("schedule.view")
+    tasks = selectors.follow_up_list(clinic=access.clinic, status=filters.status)
+    return [FollowUpOut.of(t) for t in tasks]
+
+
+@router.post(
+    "/follow-ups/{int:follow_up_id}/done",
+    response={200: FollowUpOut, **CONFLICT_ERRORS},
+    summary="Close a follow-up task as done",
+)
+def follow_up_done(
+    request: HttpRequest, follow_up_id: PathId, payload: FollowUpCloseIn
+) -> FollowUpOut:
+    """409 when the task is already closed."""
+    access = access_of(request)
+    access.require("schedule.book")
+    task = selectors.get_follow_up(clinic=access.clinic, follow_up_id=follow_up_id)
+    return FollowUpOut.of(
+        follow_ups.follow_up_done(task=task, actor=access.staff, note=payload.note)
+    )
+
+
+@router.post(
+    "/follow-ups/{int:follow_up_id}/cancel",
+    response={200: FollowUpOut, **CONFLICT_ERRORS},
+    summary="Cancel a follow-up task",
+)
+def follow_up_cancel(
+    request: HttpRequest, follow_up_id: PathId, payload: FollowUpCloseIn
+) -> FollowUpOut:
+    """409 when the task is already closed."""
+    access = access_of(request)
+    access.require("schedule.book")
+    task = selectors.get_follow_up(clinic=access.clinic, follow_up_id=follow_up_id)
+    return FollowUpOut.of(
+        follow_ups.follow_up_cancel(task=task, actor=access.staff, note=payload.note)
+    )
+
+
+@router.get(
+    "/schedule-analytics",
+    response={200: BookingAnalyticsOut, **AUTH_ERRORS},
+    summary="Booking analytics",
+)
+def schedule_analytics(request: HttpRequest, filters: Query[AnalyticsQuery]) -> BookingAnalyticsOut:
+    """No-show and cancellation rates, booking lead time by source, and doctor and chair
+    utilisation by day, for the acting clinic's appointments from date_from to date_to
+    (default: the 30 days to today; at most 92 days)."""
+    access = access_of(request)
+    access.require("schedule.analytics")
+    last = filters.date_to or clinic_today(access.clinic)
+    first = filters.date_from or last - timedelta(days=29)
+    figures = booking_analytics(clinic=access.clinic, date_from=first, date_to=last)
+    return BookingAnalyticsOut.of(figures)

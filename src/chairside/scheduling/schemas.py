@@ -20,11 +20,24 @@ from chairside.scheduling.models import (
     AppointmentEvent,
     AppointmentStatus,
     AppointmentType,
+    CalendarFeed,
     Chair,
     DoctorShift,
+    Recall,
+    RecallRule,
+    RecallStatus,
     ScheduleException,
+    Symptom,
+    TriageRule,
 )
-from chairside.scheduling.selectors import BoardColumn, Count, Slot, TodayBoard
+from chairside.scheduling.selectors import (
+    BoardColumn,
+    Count,
+    Slot,
+    Suggestion,
+    TodayBoard,
+    recall_portal_url,
+)
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 Minutes = Annotated[int, Field(ge=5, le=480)]
@@ -432,4 +445,254 @@ class TodayBoardOut(Schema):
             date=board.day,
             clinic=BoardColumnOut.of(board.clinic),
             doctors=[BoardColumnOut.of(c) for c in board.doctors],
+        )
+
+
+# --- auto-triage (S6) -----------------------------------------------------------------
+
+Keyword = Annotated[Text, Field(min_length=1, max_length=30)]
+
+
+class TriageRuleIn(Schema):
+    name: Text = Field(max_length=100)
+    keywords: list[Keyword] = Field(
+        default_factory=list, max_length=50, description="Words found in the complaint text."
+    )
+    symptoms: list[Symptom] = Field(default_factory=list, max_length=10)
+    department: Text = Field("", max_length=50)
+    appointment_type_id: ObjectId | None = None
+    doctor_ids: list[ObjectId] = Field(default_factory=list, max_length=20)
+    clinic_id: ObjectId | None = Field(None, description="Only at this clinic (null: all).")
+    priority: int = Field(100, ge=0, le=32767, description="Lower first, among equal hits.")
+    is_active: bool = True
+
+
+class TriageRuleUpdateIn(Schema):
+    """Only the fields sent are changed; appointment_type_id and clinic_id may be null."""
+
+    name: Text | None = Field(None, max_length=100)
+    keywords: list[Keyword] | None = Field(None, max_length=50)
+    symptoms: list[Symptom] | None = Field(None, max_length=10)
+    department: Text | None = Field(None, max_length=50)
+    appointment_type_id: ObjectId | None = None
+    doctor_ids: list[ObjectId] | None = Field(None, max_length=20)
+    clinic_id: ObjectId | None = None
+    priority: int | None = Field(None, ge=0, le=32767)
+    is_active: bool | None = None
+
+
+class TriageRuleOut(Schema):
+    id: int
+    name: str
+    keywords: list[str]
+    symptoms: list[str]
+    department: str
+    appointment_type: TypeRef | None
+    doctors: list[StaffRef]
+    clinic_id: int | None
+    priority: int
+    is_active: bool
+
+    @staticmethod
+    def of(rule: TriageRule) -> TriageRuleOut:
+        """`rule` with its doctors prefetched."""
+        return TriageRuleOut(
+            id=rule.pk,
+            name=rule.name,
+            keywords=rule.keywords,
+            symptoms=rule.symptoms,
+            department=rule.department,
+            appointment_type=_type_ref(rule.appointment_type),
+            doctors=[StaffRef(id=d.pk, name=str(d)) for d in rule.doctors.all()],
+            clinic_id=rule.clinic_id,
+            priority=rule.priority,
+            is_active=rule.is_active,
+        )
+
+
+def _type_ref(kind: AppointmentType | None) -> TypeRef | None:
+    if kind is None:
+        return None
+    return TypeRef(id=kind.pk, code=kind.code, name=kind.name, color=kind.color)
+
+
+class SymptomOut(Schema):
+    code: str
+    label: str
+
+
+class TriageIn(Schema):
+    text: Text = Field("", max_length=2000, description="The complaint in the patient's words.")
+    symptoms: list[Symptom] = Field(default_factory=list, max_length=10)
+
+
+class SuggestionOut(Schema):
+    rule_id: int
+    rule_name: str
+    hits: int = Field(description="Keywords found plus symptoms matched.")
+    matched_keywords: list[str]
+    matched_symptoms: list[str]
+    department: str
+    appointment_type: TypeRef | None
+    doctors: list[StaffRef] = Field(description="Only doctors working at the acting clinic.")
+
+    @staticmethod
+    def of(suggestion: Suggestion) -> SuggestionOut:
+        return SuggestionOut(
+            rule_id=suggestion.rule.pk,
+            rule_name=suggestion.rule.name,
+            hits=suggestion.hits,
+            matched_keywords=suggestion.matched_keywords,
+            matched_symptoms=suggestion.matched_symptoms,
+            department=suggestion.department,
+            appointment_type=_type_ref(suggestion.appointment_type),
+            doctors=[StaffRef(id=d.pk, name=str(d)) for d in suggestion.doctors],
+        )
+
+
+# --- recall (S7) ----------------------------------------------------------------------
+
+
+class RecallRuleIn(Schema):
+    name: Text = Field(max_length=100)
+    recall_type_id: ObjectId = Field(description="The appointment type to book at recall.")
+    trigger_type_ids: list[ObjectId] = Field(
+        default_factory=list, max_length=50, description="Completed visits of these types..."
+    )
+    service_codes: list[Annotated[Text, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=50, description="...or of types leading to these."
+    )
+    interval: int = Field(6, ge=1, le=3660)
+    interval_unit: RecallRule.Unit = RecallRule.Unit.MONTHS
+    is_active: bool = True
+
+
+class RecallRuleUpdateIn(Schema):
+    """Only the fields sent are changed."""
+
+    name: Text | None = Field(None, max_length=100)
+    recall_type_id: ObjectId | None = None
+    trigger_type_ids: list[ObjectId] | None = Field(None, max_length=50)
+    service_codes: list[Annotated[Text, Field(max_length=40)]] | None = Field(None, max_length=50)
+    interval: int | None = Field(None, ge=1, le=3660)
+    interval_unit: RecallRule.Unit | None = None
+    is_active: bool | None = None
+
+
+class RecallRuleOut(Schema):
+    id: int
+    name: str
+    recall_type: TypeRef
+    trigger_types: list[TypeRef]
+    service_codes: list[str]
+    interval: int
+    interval_unit: str
+    is_active: bool
+
+    @staticmethod
+    def of(rule: RecallRule) -> RecallRuleOut:
+        """`rule` with its recall type and trigger types loaded."""
+        return RecallRuleOut(
+            id=rule.pk,
+            name=rule.name,
+            recall_type=_type_ref(rule.recall_type),  # type: ignore[arg-type]
+            trigger_types=[_type_ref(t) for t in rule.trigger_types.all()],  # type: ignore[misc]
+            service_codes=rule.service_codes,
+            interval=rule.interval,
+            interval_unit=rule.interval_unit,
+            is_active=rule.is_active,
+        )
+
+
+class RecallQuery(PageQuery):
+    status: RecallStatus | None = Field(None, description="Default: due and contacted.")
+    due_from: Day | None = Field(None, description="Due on or after this day.")
+    due_before: Day | None = Field(None, description="Due before this day.")
+
+
+class RecallNoteIn(Schema):
+    note: Text = Field("", max_length=500)
+
+
+class RecallBookIn(Schema):
+    appointment_id: ObjectId = Field(description="The patient's appointment booked for it.")
+
+
+class RecallRuleRef(Schema):
+    id: int
+    name: str
+
+
+class RecallOut(Schema):
+    id: int
+    clinic_id: int
+    patient: PatientRef
+    phone: str
+    rule: RecallRuleRef
+    last_visit: date | None = Field(description="The completed visit the recall comes from.")
+    due_date: date
+    status: RecallStatus
+    booked_appointment_id: int | None
+    contacted_at: datetime | None
+    contacted_by: StaffRef | None
+    note: str
+    portal_url: str = Field(description="The patient's booking link (path).")
+
+    @staticmethod
+    def of(recall: Recall) -> RecallOut:
+        """`recall` as selectors.recall_list loads it."""
+        source = recall.source_appointment
+        return RecallOut(
+            id=recall.pk,
+            clinic_id=recall.clinic_id,
+            patient=PatientRef(
+                id=recall.patient.pk, name=recall.patient.name, record_no=recall.patient.record_no
+            ),
+            phone=recall.patient.phone,
+            rule=RecallRuleRef(id=recall.rule.pk, name=recall.rule.name),
+            last_visit=(
+                local(source.completed_at, recall.clinic).date() if source.completed_at else None
+            ),
+            due_date=recall.due_date,
+            status=RecallStatus(recall.status),
+            booked_appointment_id=recall.booked_appointment_id,
+            contacted_at=_on_clock(recall.contacted_at, recall.clinic),
+            contacted_by=StaffRef.of(recall.contacted_by),
+            note=recall.note,
+            portal_url=recall_portal_url(recall),
+        )
+
+
+class RecallPage(Schema):
+    items: list[RecallOut]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+# --- calendar feeds -------------------------------------------------------------------
+
+
+class CalendarFeedIn(Schema):
+    doctor_id: ObjectId | None = Field(
+        None, description="Default: the caller. Another doctor needs schedule.manage."
+    )
+
+
+class CalendarFeedOut(Schema):
+    id: int
+    doctor: StaffRef
+    url: str = Field(description="The .ics address to subscribe to; keep it private.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @staticmethod
+    def of(feed: CalendarFeed, url: str) -> CalendarFeedOut:
+        return CalendarFeedOut(
+            id=feed.pk,
+            doctor=StaffRef(id=feed.doctor.pk, name=str(feed.doctor)),
+            url=url,
+            created_at=feed.created_at,
+            revoked_at=feed.revoked_at,
         )

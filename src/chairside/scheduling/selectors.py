@@ -4,11 +4,14 @@ free slots and today's board. Scoped to the current organization and free of N+1
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -32,9 +35,15 @@ from chairside.scheduling.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
+    CalendarFeed,
     Chair,
     DoctorShift,
+    FollowUpTask,
+    Recall,
+    RecallRule,
     ScheduleException,
+    Symptom,
+    TriageRule,
 )
 from chairside.scheduling.priority import closed_windows
 
@@ -329,3 +338,245 @@ def today_board(*, clinic: Clinic, day: date, doctor: Staff | None = None) -> To
         for d in sorted(doctors.values(), key=lambda d: (d.display_name, d.pk))
     ]
     return TodayBoard(day=day, clinic=_column(None, appointments), doctors=columns)
+
+
+# --- follow-up tasks (S5) -------------------------------------------------------------
+
+
+def _follow_ups() -> QuerySet[FollowUpTask]:
+    return FollowUpTask.objects.select_related(
+        "clinic", "patient", "appointment", "appointment__doctor", "assigned_to", "done_by"
+    )
+
+
+def get_follow_up(*, clinic: Clinic, follow_up_id: int) -> FollowUpTask:
+    task = _follow_ups().filter(clinic=clinic, pk=follow_up_id).first()
+    if task is None:
+        raise NotFound(_("Follow-up not found."))
+    return task
+
+
+def follow_up_list(*, clinic: Clinic, status: str | None = None) -> QuerySet[FollowUpTask]:
+    """The clinic's follow-up tasks, soonest due first; all of them, or those of `status`."""
+    tasks = _follow_ups().filter(clinic=clinic)
+    if status:
+        tasks = tasks.filter(status=status)
+    return tasks.order_by("due_at", "id")
+
+
+# --- auto-triage (S6) -----------------------------------------------------------------
+
+
+def get_triage_rule(*, rule_id: int) -> TriageRule:
+    rule = (
+        TriageRule.objects.filter(pk=rule_id)
+        .select_related("clinic", "appointment_type")
+        .prefetch_related("doctors")
+        .first()
+    )
+    if rule is None:
+        raise NotFound(_("Triage rule not found."))
+    return rule
+
+
+def triage_rule_list(*, clinic: Clinic | None = None) -> QuerySet[TriageRule]:
+    """The organization's rules (with `clinic`: those that apply there), in priority order."""
+    rules = TriageRule.objects.select_related("clinic", "appointment_type").prefetch_related(
+        "doctors"
+    )
+    if clinic is not None:
+        rules = rules.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
+    return rules.order_by("priority", "id")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One triage rule that matched a complaint, with what it matched and suggests."""
+
+    rule: TriageRule
+    hits: int
+    matched_keywords: list[str]
+    matched_symptoms: list[str]
+    department: str
+    appointment_type: AppointmentType | None
+    doctors: list[Staff]
+
+
+def _words(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def triage_suggest(
+    *, clinic: Clinic, text: str = "", symptoms: Collection[str] = ()
+) -> list[Suggestion]:
+    """Departments, appointment types and doctors for a complaint (自动分诊), best first.
+
+    A rule scores a hit per keyword found in `text` (case-insensitive; full-width letters
+    count as ASCII) and per symptom code ticked; rules with more hits come first, then by
+    priority. Only active rules of the organization or of `clinic`, only active appointment
+    types, and only doctors working at `clinic` are suggested. Three queries.
+    """
+    haystack = _words(text or "")
+    ticked = set(symptoms) & set(Symptom.values)
+    if not haystack.strip() and not ticked:
+        return []
+    working = staff_working_in(clinic=clinic)
+    suggestions = []
+    for rule in triage_rule_list(clinic=clinic).filter(is_active=True):
+        keywords = [k for k in rule.keywords if _words(k) and _words(k) in haystack]
+        matched = [s for s in rule.symptoms if s in ticked]
+        if not keywords and not matched:
+            continue
+        kind = rule.appointment_type
+        suggestions.append(
+            Suggestion(
+                rule=rule,
+                hits=len(keywords) + len(matched),
+                matched_keywords=keywords,
+                matched_symptoms=matched,
+                department=rule.department or (kind.department if kind else ""),
+                appointment_type=kind if kind is not None and kind.is_active else None,
+                doctors=[d for d in rule.doctors.all() if d.is_active and d.pk in working],
+            )
+        )
+    suggestions.sort(key=lambda s: (-s.hits, s.rule.priority, s.rule.pk))
+    return suggestions
+
+
+# --- recall (S7) ----------------------------------------------------------------------
+
+
+def get_recall_rule(*, rule_id: int) -> RecallRule:
+    rule = (
+        RecallRule.objects.filter(pk=rule_id)
+        .select_related("recall_type")
+        .prefetch_related("trigger_types")
+        .first()
+    )
+    if rule is None:
+        raise NotFound(_("Recall rule not found."))
+    return rule
+
+
+def recall_rule_list() -> QuerySet[RecallRule]:
+    return RecallRule.objects.select_related("recall_type").prefetch_related("trigger_types")
+
+
+def _recall_relations(recalls: QuerySet[Recall]) -> QuerySet[Recall]:
+    return recalls.select_related(
+        "organization",
+        "clinic",
+        "patient",
+        "rule",
+        "rule__recall_type",
+        "source_appointment",
+        "source_appointment__appointment_type",
+        "booked_appointment",
+        "contacted_by",
+    )
+
+
+def get_recall(*, clinic: Clinic, recall_id: int) -> Recall:
+    """A recall of `clinic` (the clinic of the visit it came from)."""
+    recall = _recall_relations(Recall.objects.filter(clinic=clinic, pk=recall_id)).first()
+    if recall is None:
+        raise NotFound(_("Recall not found."))
+    return recall
+
+
+def recall_list(
+    *,
+    clinic: Clinic,
+    status: str | Collection[str] | None = None,
+    due_before: date | None = None,
+    due_from: date | None = None,
+) -> QuerySet[Recall]:
+    """The recalls of `clinic` by due date: with `status` (one or several), due on or after
+    `due_from` and before `due_before`. One query, whatever its length."""
+    recalls = Recall.objects.filter(clinic=clinic)
+    if isinstance(status, str):
+        recalls = recalls.filter(status=status)
+    elif status:
+        recalls = recalls.filter(status__in=list(status))
+    if due_from is not None:
+        recalls = recalls.filter(due_date__gte=due_from)
+    if due_before is not None:
+        recalls = recalls.filter(due_date__lt=due_before)
+    return _recall_relations(recalls).order_by("due_date", "id")
+
+
+def get_org_appointment(*, appointment_id: int) -> Appointment:
+    """An appointment in any clinic of the organization (a recall may be booked elsewhere)."""
+    appointment = _with_relations(Appointment.objects.filter(pk=appointment_id)).first()
+    if appointment is None:
+        raise NotFound(_("Appointment not found."))
+    return appointment
+
+
+def recall_for_token(*, token: str) -> Recall | None:
+    """The recall of a patient's booking link in the current organization (the portal's),
+    or None. Any status: only open ones (`recall.is_open`) can still be booked."""
+    if not token or len(token) > 64:
+        return None
+    return _recall_relations(Recall.objects.filter(token=token)).first()
+
+
+def recall_portal_url(recall: Recall) -> str:
+    """The path of the patient's booking link for `recall` (the portal's booking page with
+    the recall's token, the type to book and the clinic preselected)."""
+    query = urlencode(
+        {"recall": recall.token, "type": recall.rule.recall_type_id, "clinic": recall.clinic_id}
+    )
+    return f"{reverse('portal:book', kwargs={'org_slug': recall.organization.slug})}?{query}"
+
+
+# --- calendar feeds -------------------------------------------------------------------
+
+# What a feed shows, around today.
+FEED_DAYS_BACK = 30
+FEED_DAYS_AHEAD = 90
+FEED_MAX_EVENTS = 3000
+
+
+def calendar_feed_list(*, doctor: Staff) -> QuerySet[CalendarFeed]:
+    """The doctor's feeds that still work (at most one, as creating one rotates)."""
+    return CalendarFeed.objects.filter(doctor=doctor, revoked_at__isnull=True).select_related(
+        "doctor"
+    )
+
+
+def get_calendar_feed(*, feed_id: int, doctor: Staff | None = None) -> CalendarFeed:
+    """A feed of the organization (of `doctor`, for those who manage only their own)."""
+    feeds = CalendarFeed.objects.filter(pk=feed_id).select_related("doctor")
+    if doctor is not None:
+        feeds = feeds.filter(doctor=doctor)
+    feed = feeds.first()
+    if feed is None:
+        raise NotFound(_("Calendar feed not found."))
+    return feed
+
+
+def calendar_feed_for_token(*, token: str) -> CalendarFeed | None:
+    """The working feed of a token, in whichever organization, for the public .ics address
+    (which has no tenant until the feed names one); None for unknown or revoked tokens."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        CalendarFeed.all_tenants.filter(
+            token=token, revoked_at__isnull=True, doctor__is_active=True
+        )
+        .select_related("doctor", "organization")
+        .first()
+    )
+
+
+def calendar_feed_appointments(*, feed: CalendarFeed) -> list[Appointment]:
+    """The feed doctor's appointments in every clinic of the organization, from 30 days ago
+    to 90 days ahead, cancelled ones included (so subscribed calendars drop them)."""
+    now = timezone.now()
+    appointments = Appointment.objects.filter(
+        doctor_id=feed.doctor_id,
+        start__gte=now - timedelta(days=FEED_DAYS_BACK),
+        start__lt=now + timedelta(days=FEED_DAYS_AHEAD),
+    ).select_related("clinic", "patient", "appointment_type")
+    return list(appointments.order_by("start", "id")[:FEED_MAX_EVENTS])

@@ -22,6 +22,7 @@ from chairside.core.audit import snapshot
 from chairside.core.errors import Conflict, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.patients.models import Patient
+from chairside.scheduling import notices
 from chairside.scheduling.availability import working_time
 from chairside.scheduling.clock import clinic_now, clinic_time, clinic_today, hhmm, local
 from chairside.scheduling.errors import SchedulingErrorCode
@@ -47,6 +48,7 @@ from chairside.scheduling.services.common import (
     require_open_clinic,
     require_works_in,
 )
+from chairside.scheduling.services.follow_ups import follow_up_open_for_no_show
 
 LONGEST_APPOINTMENT = timedelta(hours=12)
 WALK_IN_MINUTES = 30
@@ -324,6 +326,7 @@ def appointment_book(
         new_doctor=doctor,
         new_chair=chair,
     )
+    notices.notice_booked(appointment)
     return appointment
 
 
@@ -483,7 +486,9 @@ def appointment_cancel(
     )
     locked = _locked(appointment, "cancel")
     locked.cancel_reason = reason
-    return _move_to(locked, AppointmentStatus.CANCELLED, actor=actor, note=reason)
+    cancelled = _move_to(locked, AppointmentStatus.CANCELLED, actor=actor, note=reason)
+    notices.notice_cancelled(cancelled, actor=actor)
+    return cancelled
 
 
 @transaction.atomic
@@ -496,7 +501,10 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: Staff | None) -
             % {"start": f"{local(locked.start, locked.clinic):%Y-%m-%d %H:%M}"},
             code=SchedulingErrorCode.INVALID_TRANSITION,
         )
-    return _move_to(locked, AppointmentStatus.NO_SHOW, actor=actor)
+    no_show = _move_to(locked, AppointmentStatus.NO_SHOW, actor=actor)
+    notices.notice_no_show(no_show, actor=actor)
+    follow_up_open_for_no_show(appointment=no_show, actor=actor)
+    return no_show
 
 
 @transaction.atomic
@@ -540,6 +548,7 @@ def appointment_reschedule(
     if by_patient:
         _check_patient_may_book(clinic, new_doctor, locked.patient, new_start, new_end)
     before = snapshot(locked)
+    previous_start = locked.start
     old = {
         "old_start": locked.start,
         "old_end": locked.end,
@@ -567,4 +576,5 @@ def appointment_reschedule(
         new_chair=new_chair,
         **old,
     )
+    notices.notice_rescheduled(locked, previous_start=previous_start, actor=actor)
     return locked

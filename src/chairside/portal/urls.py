@@ -1,0 +1,27 @@
+"""The patient portal under /p/<organization slug>/."""
+
+from django.urls import path
+
+from chairside.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("<slug:org_slug>/", views.home, name="home"),
+    path("<slug:org_slug>/login/", views.login, name="login"),
+    path("<slug:org_slug>/login/code/", views.login_code, name="login_code"),
+    path("<slug:org_slug>/logout/", views.logout, name="logout"),
+    path("<slug:org_slug>/book/", views.book, name="book"),
+    path("<slug:org_slug>/book/confirm/", views.book_confirm, name="book_confirm"),
+    path("<slug:org_slug>/bookings/", views.booking_list, name="bookings"),
+    path("<slug:org_slug>/bookings/<int:appointment_id>/", views.booking_detail, name="booking"),
+    path(
+        "<slug:org_slug>/bookings/<int:appointment_id>/cancel/",
+        views.booking_cancel,
+        name="cancel",
+    ),
+    path(
+        "<slug:org_slug>/bookings/<int:appointment_id>/reschedule/",
+        views.booking_reschedule,
+        name="reschedule",
+    ),
+]

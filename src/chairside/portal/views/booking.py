@@ -1,0 +1,289 @@
+"""Online self-booking (S4): clinic → service → doctor → free time → confirm.
+
+The choices so far travel in the query string (`clinic`, `type`, `doctor` = an id or "any",
+`start`), so every step is a plain link, the back button works, and a recall SMS can open
+the flow with the clinic and service chosen (`?clinic=2&type=5&recall=<token>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from chairside.core.errors import DomainError, NotFound
+from chairside.core.models import Clinic, Staff
+from chairside.portal import selectors, services
+from chairside.portal.errors import PortalErrorCode, is_for_patients
+from chairside.portal.forms import BookingForm
+from chairside.portal.rules import SlotChoice
+from chairside.portal.selectors import SlotDay
+from chairside.portal.views.common import SignedInRequest, portal_page, portal_url
+from chairside.scheduling.clock import clinic_zone, local
+from chairside.scheduling.models import AppointmentType
+from chairside.scheduling.selectors import shift_list
+
+ANY_DOCTOR = "any"
+START_FORMAT = "%Y-%m-%dT%H:%M"  # the clinic's wall-clock time: short, and no "+" to escape
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_start(value: str | None, clinic: Clinic) -> datetime | None:
+    """A `start` parameter as the clinic's wall-clock time (None if it is not one)."""
+    try:
+        wall = datetime.strptime(value or "", START_FORMAT).replace(tzinfo=clinic_zone(clinic))
+    except ValueError:
+        return None
+    return local(wall, clinic)
+
+
+def start_param(value: datetime) -> str:
+    return value.strftime(START_FORMAT)
+
+
+@dataclass(frozen=True)
+class BoardDay:
+    """A day of the free-time board: its chip and its slots, morning and afternoon apart."""
+
+    day: date
+    url: str  # the board with this day selected (the chip's link without JavaScript)
+    count: int
+    groups: list[tuple[str, list[tuple[SlotChoice, str]]]]
+
+
+def slot_board(
+    days: list[SlotDay],
+    *,
+    slot_url: Callable[[SlotChoice], str],
+    day_url: Callable[[date], str],
+    wanted: str = "",
+) -> tuple[list[BoardDay], str]:
+    """The board and the day shown first: `wanted` if bookable, else the first with room."""
+    board = [
+        BoardDay(
+            day=d.day,
+            url=day_url(d.day),
+            count=len(d.slots),
+            groups=[
+                (str(label), [(slot, slot_url(slot)) for slot in slots])
+                for label, slots in ((_("Morning"), d.morning), (_("Afternoon"), d.afternoon))
+                if slots
+            ],
+        )
+        for d in days
+    ]
+    isos = [b.day.isoformat() for b in board]
+    first_free = next((b.day.isoformat() for b in board if b.count), isos[0] if isos else "")
+    return board, wanted if wanted in isos else first_free
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the patient has chosen so far; anything invalid in the address is dropped."""
+
+    clinic: Clinic | None = None
+    appointment_type: AppointmentType | None = None
+    doctor: Staff | None = None
+    any_doctor: bool = False
+    recall: str = ""
+
+    @property
+    def doctor_chosen(self) -> bool:
+        return self.any_doctor or self.doctor is not None
+
+    def query(self, **changes: Any) -> dict[str, Any]:
+        choice = replace(self, **changes)
+        return {
+            "clinic": choice.clinic.pk if choice.clinic else None,
+            "type": choice.appointment_type.pk if choice.appointment_type else None,
+            "doctor": ANY_DOCTOR
+            if choice.any_doctor
+            else (choice.doctor.pk if choice.doctor else None),
+            "recall": choice.recall,
+        }
+
+
+def _doctor_at(clinic: Clinic, doctor_id: int | None) -> Staff | None:
+    return next(
+        (
+            s.doctor
+            for s in shift_list(clinic=clinic)
+            if s.doctor_id == doctor_id and s.doctor.is_active
+        ),
+        None,
+    )
+
+
+def read_choices(request: SignedInRequest, clinics: list[Clinic]) -> Choices:
+    params = request.GET if request.method in ("GET", "HEAD") else request.POST
+    clinic_id = _int(params.get("clinic"))
+    clinic = next((c for c in clinics if c.pk == clinic_id), None)
+    if clinic is None and len(clinics) == 1:
+        clinic = clinics[0]
+    appointment_type = None
+    type_id = _int(params.get("type"))
+    if type_id is not None:
+        try:
+            appointment_type = selectors.get_bookable_type(appointment_type_id=type_id)
+        except NotFound:
+            appointment_type = None
+    doctor_param = params.get("doctor", "")
+    any_doctor = doctor_param == ANY_DOCTOR
+    doctor = None if any_doctor or clinic is None else _doctor_at(clinic, _int(doctor_param))
+    return Choices(
+        clinic=clinic,
+        appointment_type=appointment_type,
+        doctor=doctor,
+        any_doctor=any_doctor,
+        recall=(params.get("recall") or "")[:64],
+    )
+
+
+def _links(request: SignedInRequest, choices: Choices, single_clinic: bool) -> dict[str, str]:
+    """Where each "change" link of the summary goes."""
+    links = {
+        "service": portal_url(
+            request, "book", **choices.query(appointment_type=None, doctor=None, any_doctor=False)
+        ),
+        "doctor": portal_url(request, "book", **choices.query(doctor=None, any_doctor=False)),
+    }
+    if not single_clinic:
+        links["clinic"] = portal_url(
+            request, "book", **choices.query(clinic=None, doctor=None, any_doctor=False)
+        )
+    return links
+
+
+@require_safe
+@portal_page()
+def book(request: SignedInRequest) -> HttpResponse:
+    clinics = selectors.portal_clinics()
+    choices = read_choices(request, clinics)
+    context: dict[str, Any] = {
+        "choices": choices,
+        "links": _links(request, choices, single_clinic=len(clinics) == 1),
+    }
+    if choices.clinic is None:
+        context["options"] = [
+            (clinic, portal_url(request, "book", **choices.query(clinic=clinic)))
+            for clinic in clinics
+        ]
+        return render(request, "portal/book_clinic.html", {**context, "step": 1})
+    clinic = choices.clinic
+    rules = selectors.clinic_rules(clinic=clinic)
+    if choices.appointment_type is None:
+        context["options"] = [
+            (t, portal_url(request, "book", **choices.query(appointment_type=t)))
+            for t in selectors.bookable_types()
+        ]
+        return render(request, "portal/book_service.html", {**context, "step": 2})
+    patient = request.household.default_patient
+    if not choices.doctor_chosen:
+        doctors = selectors.doctor_choices(
+            clinic=clinic, rules=rules, patient=patient, appointment_type=choices.appointment_type
+        )
+        context["any_url"] = portal_url(request, "book", **choices.query(any_doctor=True))
+        context["any_free"] = any(d.next_free for d in doctors)
+        context["options"] = [
+            (d, portal_url(request, "book", **choices.query(doctor=d.doctor))) for d in doctors
+        ]
+        return render(request, "portal/book_doctor.html", {**context, "step": 3})
+    days = selectors.slot_days(
+        clinic=clinic,
+        rules=rules,
+        patient=patient,
+        appointment_type=choices.appointment_type,
+        doctor=choices.doctor,
+    )
+    query = choices.query()
+    context["board"], context["selected_day"] = slot_board(
+        days,
+        slot_url=lambda slot: portal_url(
+            request, "book_confirm", **query, start=start_param(slot.start)
+        ),
+        day_url=lambda day: portal_url(request, "book", **query, day=day.isoformat()),
+        wanted=request.GET.get("day", ""),
+    )
+    context["rules"] = rules
+    return render(request, "portal/book_slot.html", {**context, "step": 4})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@portal_page()
+def book_confirm(request: SignedInRequest) -> HttpResponse:
+    clinics = selectors.portal_clinics()
+    choices = read_choices(request, clinics)
+    params = request.GET if request.method in ("GET", "HEAD") else request.POST
+    clinic, appointment_type = choices.clinic, choices.appointment_type
+    start = parse_start(params.get("start"), clinic) if clinic else None
+    if clinic is None or appointment_type is None or not choices.doctor_chosen or start is None:
+        return redirect(portal_url(request, "book", **choices.query()))
+    slots_url = portal_url(request, "book", **choices.query(), day=start.date().isoformat())
+    household = request.household
+    form = BookingForm(
+        request.POST or None,
+        patients=[(p.pk, p.name) for p in household.members],
+        initial={"patient": household.default_patient.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = services.online_appointment_book(
+                clinic=clinic,
+                patient=household.get(form.cleaned_data["patient"]),
+                appointment_type=appointment_type,
+                start=start,
+                doctor=choices.doctor,
+                note=form.cleaned_data["note"],
+                recall_token=choices.recall,
+            )
+        except DomainError as e:
+            if e.code == PortalErrorCode.SLOT_TAKEN:
+                messages.warning(request, str(e.message))
+                return redirect(slots_url)
+            if not is_for_patients(e):
+                raise
+            form.add_error(None, str(e.message))
+        else:
+            messages.success(request, _("Your booking is made. See you then!"))
+            return redirect(portal_url(request, "booking", appointment.pk))
+    rules = selectors.clinic_rules(clinic=clinic)
+    free = selectors.doctors_free_at(
+        clinic=clinic,
+        rules=rules,
+        patient=household.default_patient,
+        start=start,
+        appointment_type=appointment_type,
+        doctor=choices.doctor,
+    )
+    if not free and request.method != "POST":
+        messages.warning(request, str(services.SLOT_TAKEN_MESSAGE))
+        return redirect(slots_url)
+    return render(
+        request,
+        "portal/book_confirm.html",
+        {
+            "step": 5,
+            "choices": choices,
+            "links": _links(request, choices, single_clinic=len(clinics) == 1),
+            "start": start,
+            "doctor": choices.doctor or (free[0] if free else None),
+            "form": form,
+            "rules": rules,
+            "start_param": start_param(start),
+            "slots_url": slots_url,
+            "query": choices.query(),
+        },
+    )
