@@ -11,17 +11,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
+from django.utils import translation
 
 
 def run_concurrently(action: Callable[[int], Any], times: int) -> list[Any]:
     """Start `times` threads that call `action(i)` together; return results or exceptions."""
     barrier = threading.Barrier(times)
     results: list[Any] = [None] * times
+    # The active language is per thread: the workers speak the caller's, as a request would.
+    language = translation.get_language()
 
     def worker(i: int) -> None:
         try:
             barrier.wait(timeout=10)
-            results[i] = action(i)
+            with translation.override(language):
+                results[i] = action(i)
         except Exception as e:  # noqa: BLE001 - the test inspects what each thread met
             results[i] = e
         finally:

@@ -198,6 +198,18 @@ SCHEDULING_ENDPOINTS = [
     Endpoint("POST", "/follow-ups/{follow_up}/done", {"note": "Called"}),
     Endpoint("POST", "/follow-ups/{follow_up}/cancel", {}),
     Endpoint("GET", "/schedule-analytics"),
+    Endpoint("GET", "/reminder-settings"),
+    Endpoint(
+        "PUT",
+        "/reminder-settings",
+        {
+            "reminder_enabled": True,
+            "reminder_time": "19:00",
+            "confirmation_enabled": True,
+            "change_notices_enabled": True,
+            "no_show_follow_up_enabled": True,
+        },
+    ),
 ]
 
 # What organization B's boss sends to reach A's objects, by path, query or body: each must be

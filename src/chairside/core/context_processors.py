@@ -17,6 +17,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("scheduling:calendar", _("Schedule"), "calendar", "schedule.view|schedule.view_own"),
     ("scheduling:recalls", _("Recalls"), "phone", "schedule.view"),
     ("scheduling:analytics", _("Booking analytics"), "chart", "schedule.analytics"),
+    ("scheduling:reminders", _("Appointment reminders"), "bell", "schedule.manage"),
     ("patients:list", _("Patients"), "users", "patients.view"),
     ("patients:referrals", _("Referrals"), "share", "patients.referrals"),
     ("patients:segments", _("Segments"), "filter", "segments.manage"),

@@ -39,6 +39,7 @@ from chairside.scheduling.models import (
     Chair,
     Symptom,
 )
+from chairside.scheduling.notices import reminder_settings_for
 from chairside.scheduling.schemas import (
     AppointmentDetailOut,
     AppointmentIn,
@@ -66,6 +67,8 @@ from chairside.scheduling.schemas import (
     RecallRuleIn,
     RecallRuleOut,
     RecallRuleUpdateIn,
+    ReminderSettingsIn,
+    ReminderSettingsOut,
     RescheduleIn,
     ScheduleExceptionIn,
     ScheduleExceptionOut,
@@ -995,3 +998,34 @@ def schedule_analytics(request: HttpRequest, filters: Query[AnalyticsQuery]) -> 
     first = filters.date_from or last - timedelta(days=29)
     figures = booking_analytics(clinic=access.clinic, date_from=first, date_to=last)
     return BookingAnalyticsOut.of(figures)
+
+
+# --- reminder settings ----------------------------------------------------------------
+
+
+@router.get(
+    "/reminder-settings",
+    response={200: ReminderSettingsOut, **AUTH_ERRORS},
+    summary="Reminder settings",
+)
+def reminder_settings_get(request: HttpRequest) -> ReminderSettingsOut:
+    """What the acting clinic sends patients about their appointments, and when the
+    day-before reminder goes out; the defaults while the clinic has changed nothing."""
+    access = access_of(request)
+    access.require("schedule.view")
+    return ReminderSettingsOut.of(reminder_settings_for(access.clinic))
+
+
+@router.put(
+    "/reminder-settings",
+    response={200: ReminderSettingsOut, **AUTH_ERRORS},
+    summary="Change the reminder settings",
+)
+def reminder_settings_put(request: HttpRequest, payload: ReminderSettingsIn) -> ReminderSettingsOut:
+    """Replace the acting clinic's settings; reminders already queued keep their time."""
+    access = access_of(request)
+    access.require("schedule.manage")
+    settings = follow_ups.reminder_settings_update(
+        clinic=access.clinic, actor=access.staff, **payload.model_dump()
+    )
+    return ReminderSettingsOut.of(settings)

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from chairside.core.models import Clinic, Staff
 from chairside.core.schemas import ObjectId, PageQuery, Text
@@ -26,6 +26,7 @@ from chairside.scheduling.models import (
     Recall,
     RecallRule,
     RecallStatus,
+    ReminderSettings,
     ScheduleException,
     Symptom,
     TriageRule,
@@ -42,6 +43,18 @@ from chairside.scheduling.selectors import (
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 Minutes = Annotated[int, Field(ge=5, le=480)]
 _AT = "An ISO 8601 time; without an offset it is the clinic's wall-clock time."
+# A time of day on the clinic's clock: HH:MM out; HH:MM (or HH:MM:SS) in, never an offset.
+_WALL_TIME_SCHEMA = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "examples": ["18:00"],
+    }
+)
+WallTime = Annotated[time, _WALL_TIME_SCHEMA]
+WallTimeOut = Annotated[
+    time, PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str), _WALL_TIME_SCHEMA
+]
 
 # --- input ----------------------------------------------------------------------------
 
@@ -175,6 +188,21 @@ class FreeSlotQuery(RangeQuery):
 
 class BoardQuery(Schema):
     date: Day | None = Field(None, description="Default: today.")
+
+
+class ReminderSettingsIn(Schema):
+    """All five settings, as they are to be from now on."""
+
+    reminder_enabled: bool = Field(description="Send a reminder the day before.")
+    reminder_time: WallTime = Field(
+        description="When the reminder goes out the day before, on the clinic's clock "
+        "(no offset), e.g. 18:00."
+    )
+    confirmation_enabled: bool = Field(description="Confirm new bookings.")
+    change_notices_enabled: bool = Field(
+        description="Tell patients when an appointment is moved or cancelled."
+    )
+    no_show_follow_up_enabled: bool = Field(description="Open a follow-up task for a no-show.")
 
 
 # --- output ---------------------------------------------------------------------------
@@ -696,3 +724,18 @@ class CalendarFeedOut(Schema):
             created_at=feed.created_at,
             revoked_at=feed.revoked_at,
         )
+
+
+class ReminderSettingsOut(Schema):
+    clinic_id: int
+    reminder_enabled: bool
+    reminder_time: WallTimeOut = Field(
+        description="When the reminder goes out the day before, on the clinic's clock."
+    )
+    confirmation_enabled: bool
+    change_notices_enabled: bool
+    no_show_follow_up_enabled: bool
+
+    @staticmethod
+    def of(settings: ReminderSettings) -> ReminderSettingsOut:
+        return ReminderSettingsOut.model_validate(settings, from_attributes=True)

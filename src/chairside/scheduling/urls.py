@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from chairside.scheduling import analytics_views, ical, recall_views, views
+from chairside.scheduling import (
+    analytics_views,
+    ical,
+    recall_views,
+    reminder_views,
+    triage_views,
+    views,
+)
 
 app_name = "scheduling"
 urlpatterns = [
@@ -10,6 +17,7 @@ urlpatterns = [
     path("today/", views.today, name="today"),
     path("new/", views.appointment_new, name="new"),
     path("walk-in/", views.walk_in, name="walk_in"),
+    path("triage/", triage_views.triage_hint, name="triage"),
     path("appointments/<int:appointment_id>/", views.appointment_detail, name="detail"),
     path(
         "appointments/<int:appointment_id>/confirm/",
@@ -35,6 +43,7 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/cancel/", views.appointment_cancel, name="cancel"),
     path("appointments/<int:appointment_id>/move/", views.appointment_move, name="move"),
     path("recalls/", recall_views.recall_list, name="recalls"),
+    path("reminders/", reminder_views.reminder_settings, name="reminders"),
     path("ical/<str:token>.ics", ical.feed, name="ical"),
     path("analytics/", analytics_views.analytics, name="analytics"),
 ]

@@ -3,6 +3,11 @@
 The choices so far travel in the query string (`clinic`, `type`, `doctor` = an id or "any",
 `start`), so every step is a plain link, the back button works, and a recall SMS can open
 the flow with the clinic and service chosen (`?clinic=2&type=5&recall=<token>`).
+
+Auto-triage (S6): on the service step the patient may say what is bothering them
+(`complaint=` text and repeated `symptom=` codes). The clinic's triage rules then put the
+suggested services first, the doctor step marks the suggested doctors, and the complaint
+goes into the booking's note.
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from chairside.portal.rules import SlotChoice
 from chairside.portal.selectors import SlotDay
 from chairside.portal.views.common import SignedInRequest, portal_page, portal_url
 from chairside.scheduling.clock import clinic_zone, local
-from chairside.scheduling.models import AppointmentType
-from chairside.scheduling.selectors import shift_list
+from chairside.scheduling.models import AppointmentType, Symptom
+from chairside.scheduling.selectors import Suggestion, shift_list, triage_suggest
 
 ANY_DOCTOR = "any"
 START_FORMAT = "%Y-%m-%dT%H:%M"  # the clinic's wall-clock time: short, and no "+" to escape
+NOTE_LIMIT = 200  # as the booking form's note
 
 
 def _int(value: str | None) -> int | None:
@@ -99,6 +105,13 @@ class Choices:
     doctor: Staff | None = None
     any_doctor: bool = False
     recall: str = ""
+    complaint: str = ""
+    symptoms: tuple[str, ...] = ()
+
+    @property
+    def described(self) -> bool:
+        """Whether the patient said what is bothering them (so triage is asked)."""
+        return bool(self.complaint or self.symptoms)
 
     @property
     def doctor_chosen(self) -> bool:
@@ -113,7 +126,60 @@ class Choices:
             if choice.any_doctor
             else (choice.doctor.pk if choice.doctor else None),
             "recall": choice.recall,
+            "complaint": choice.complaint,
+            "symptom": list(choice.symptoms),
         }
+
+
+def hidden_fields(query: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A query as (name, value) pairs for hidden inputs; lists repeat their name."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in query.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item not in (None, ""):
+                pairs.append((key, item))
+    return pairs
+
+
+def complaint_note(complaint: str, note: str) -> str:
+    """The booking's note: the complaint said on the service step first, then the note."""
+    if not complaint:
+        return note
+    said = _("Complaint: %(text)s") % {"text": complaint}
+    return "\n".join(part for part in (said, note.strip()) if part)[:NOTE_LIMIT]
+
+
+def _suggestions(choices: Choices) -> list[Suggestion]:
+    if choices.clinic is None or not choices.described:
+        return []
+    return triage_suggest(clinic=choices.clinic, text=choices.complaint, symptoms=choices.symptoms)
+
+
+def service_options(
+    types: list[AppointmentType], suggestions: list[Suggestion]
+) -> list[tuple[AppointmentType, Suggestion | None]]:
+    """The services with the suggested ones first (best suggestion first), each with the
+    suggestion that named it."""
+    named: dict[int, Suggestion] = {}
+    for suggestion in suggestions:
+        kind = suggestion.appointment_type
+        if kind is not None and kind.pk not in named:
+            named[kind.pk] = suggestion
+    order = list(named)
+    first = sorted((t for t in types if t.pk in named), key=lambda t: order.index(t.pk))
+    return [(t, named[t.pk]) for t in first] + [(t, None) for t in types if t.pk not in named]
+
+
+def suggested_doctor_ids(
+    suggestions: list[Suggestion], appointment_type: AppointmentType
+) -> set[int]:
+    """The doctors suggested for the chosen service (by rules naming it or no service)."""
+    return {
+        doctor.pk
+        for s in suggestions
+        if s.appointment_type is None or s.appointment_type.pk == appointment_type.pk
+        for doctor in s.doctors
+    }
 
 
 def _doctor_at(clinic: Clinic, doctor_id: int | None) -> Staff | None:
@@ -143,12 +209,15 @@ def read_choices(request: SignedInRequest, clinics: list[Clinic]) -> Choices:
     doctor_param = params.get("doctor", "")
     any_doctor = doctor_param == ANY_DOCTOR
     doctor = None if any_doctor or clinic is None else _doctor_at(clinic, _int(doctor_param))
+    known = set(Symptom.values)
     return Choices(
         clinic=clinic,
         appointment_type=appointment_type,
         doctor=doctor,
         any_doctor=any_doctor,
         recall=(params.get("recall") or "")[:64],
+        complaint=" ".join((params.get("complaint") or "").split())[:NOTE_LIMIT],
+        symptoms=tuple(s for s in dict.fromkeys(params.getlist("symptom")) if s in known),
     )
 
 
@@ -185,21 +254,35 @@ def book(request: SignedInRequest) -> HttpResponse:
     clinic = choices.clinic
     rules = selectors.clinic_rules(clinic=clinic)
     if choices.appointment_type is None:
+        suggestions = _suggestions(choices)
         context["options"] = [
-            (t, portal_url(request, "book", **choices.query(appointment_type=t)))
-            for t in selectors.bookable_types()
+            (t, portal_url(request, "book", **choices.query(appointment_type=t)), suggestion)
+            for t, suggestion in service_options(selectors.bookable_types(), suggestions)
         ]
+        context["suggested"] = any(s for _t, _u, s in context["options"])
+        context["symptoms"] = Symptom.choices
+        context["hidden"] = hidden_fields({"clinic": clinic.pk, "recall": choices.recall})
+        context["clear_url"] = portal_url(
+            request, "book", **choices.query(complaint="", symptoms=())
+        )
         return render(request, "portal/book_service.html", {**context, "step": 2})
     patient = request.household.default_patient
     if not choices.doctor_chosen:
         doctors = selectors.doctor_choices(
             clinic=clinic, rules=rules, patient=patient, appointment_type=choices.appointment_type
         )
+        suggested = suggested_doctor_ids(_suggestions(choices), choices.appointment_type)
         context["any_url"] = portal_url(request, "book", **choices.query(any_doctor=True))
         context["any_free"] = any(d.next_free for d in doctors)
-        context["options"] = [
-            (d, portal_url(request, "book", **choices.query(doctor=d.doctor))) for d in doctors
+        options = [
+            (
+                d,
+                portal_url(request, "book", **choices.query(doctor=d.doctor)),
+                d.doctor.pk in suggested,
+            )
+            for d in doctors
         ]
+        context["options"] = sorted(options, key=lambda option: not option[2])
         return render(request, "portal/book_doctor.html", {**context, "step": 3})
     days = selectors.slot_days(
         clinic=clinic,
@@ -246,7 +329,7 @@ def book_confirm(request: SignedInRequest) -> HttpResponse:
                 appointment_type=appointment_type,
                 start=start,
                 doctor=choices.doctor,
-                note=form.cleaned_data["note"],
+                note=complaint_note(choices.complaint, form.cleaned_data["note"]),
                 recall_token=choices.recall,
             )
         except DomainError as e:
@@ -284,6 +367,6 @@ def book_confirm(request: SignedInRequest) -> HttpResponse:
             "rules": rules,
             "start_param": start_param(start),
             "slots_url": slots_url,
-            "query": choices.query(),
+            "hidden": hidden_fields(choices.query()),
         },
     )

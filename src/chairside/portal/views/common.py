@@ -124,8 +124,8 @@ def set_pending_phone(request: HttpRequest, organization: Organization, phone: s
 
 def portal_url(request: PortalRequest, name: str, *args: Any, **query: Any) -> str:
     url = reverse(f"portal:{name}", args=[request.organization.slug, *args])
-    query = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"{url}?{urlencode(query)}" if query else url
+    query = {k: v for k, v in query.items() if v not in (None, "", [])}
+    return f"{url}?{urlencode(query, doseq=True)}" if query else url
 
 
 def safe_next(request: PortalRequest, value: str | None) -> str | None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import snapshot
-from chairside.core.errors import Conflict
+from chairside.core.errors import Conflict, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import Appointment, FollowUpTask, ReminderSettings
@@ -131,6 +131,10 @@ def reminder_settings_update(
     reminder_time = changes.get("reminder_time")
     if reminder_time is not None and not isinstance(reminder_time, time):
         raise TypeError("reminder_time is a datetime.time")
+    if reminder_time is not None and reminder_time.tzinfo is not None:
+        raise ValidationFailed(
+            _("Give the time of day without an offset, e.g. 18:00."), field="reminder_time"
+        )
     settings, _created = ReminderSettings.objects.select_for_update().get_or_create(
         organization_id=clinic.organization_id, clinic=clinic
     )
