@@ -394,6 +394,23 @@ def test_the_whole_visit_is_kept_in_the_history(world: World, sched: Sched, cloc
     assert audits.last().after["status"] == "completed"  # type: ignore[union-attr]
 
 
+def test_a_completed_visit_is_the_patients_last_visit(
+    world: World, sched: Sched, clock: Clock
+) -> None:
+    later = book(world, sched, "10:00", "10:30")
+    earlier = book(world, sched, "09:00", "09:30")
+    for appointment, arrives in ((later, "09:58"), (earlier, "08:57")):
+        clock.set(at(MONDAY, arrives))
+        appointment_check_in(appointment=appointment, actor=world.frontdesk)
+        appointment_start(appointment=appointment, actor=world.doctor)
+
+    appointment_complete(appointment=later, actor=world.doctor)
+    appointment_complete(appointment=earlier, actor=world.doctor)  # finished last, seen first
+
+    sched.zhang.refresh_from_db()
+    assert sched.zhang.last_visit_at == at(MONDAY, "09:58")
+
+
 def test_check_in_is_one_step_from_booked(world: World, sched: Sched) -> None:
     appointment = book(world, sched)
 

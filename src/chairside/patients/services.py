@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import CharField
+from django.db.models import CharField, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -265,6 +265,15 @@ def patient_update(
         summary=gettext("Profile edited"),
     )
     return patient
+
+
+def patient_visit_recorded(*, patient: Patient, visited_at: datetime) -> None:
+    """The patient was seen at `visited_at` (a completed appointment): move the last visit
+    forward, never back, in one UPDATE so that two visits finishing at once cannot lose the
+    later one. Segments such as "no visit in 6 months" read it."""
+    Patient.objects.filter(pk=patient.pk).filter(
+        Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=visited_at)
+    ).update(last_visit_at=visited_at)
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from chairside.core.audit import snapshot
 from chairside.core.errors import Conflict, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.patients.models import Patient
+from chairside.patients.services import patient_visit_recorded
 from chairside.scheduling import notices
 from chairside.scheduling.availability import working_time
 from chairside.scheduling.clock import clinic_now, clinic_time, clinic_today, hhmm, local
@@ -473,7 +474,11 @@ def appointment_start(*, appointment: Appointment, actor: Staff | None) -> Appoi
 @transaction.atomic
 def appointment_complete(*, appointment: Appointment, actor: Staff | None) -> Appointment:
     locked = _locked(appointment, "complete")
-    return _move_to(locked, AppointmentStatus.COMPLETED, actor=actor, stamp="completed_at")
+    completed = _move_to(locked, AppointmentStatus.COMPLETED, actor=actor, stamp="completed_at")
+    patient_visit_recorded(
+        patient=completed.patient, visited_at=completed.arrived_at or completed.start
+    )
+    return completed
 
 
 @transaction.atomic
