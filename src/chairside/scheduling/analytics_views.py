@@ -26,13 +26,14 @@ from chairside.scheduling.models import AppointmentSource
 DEFAULT_DAYS = 30
 
 
+def _date_picker() -> forms.DateInput:
+    # The browser's date picker reads and writes ISO dates, whatever the page's language.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class RangeForm(forms.Form):
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=_date_picker())
+    date_to = forms.DateField(label=_("To"), required=False, widget=_date_picker())
 
 
 def _percent(rate: float | None) -> str:
@@ -67,9 +68,10 @@ def _chart_data(figures: BookingAnalytics) -> dict[str, Any]:
 def analytics(request: ConsoleRequest) -> HttpResponse:
     clinic = request.access.clinic
     today = clinic_today(clinic)
-    form = RangeForm(request.GET or None)
     last: date = today
     first: date = today - timedelta(days=DEFAULT_DAYS - 1)
+    # Unbound, the date fields show the range the figures are for.
+    form = RangeForm(request.GET or None, initial={"date_from": first, "date_to": last})
     figures = None
     if form.is_bound and form.is_valid():
         last = form.cleaned_data["date_to"] or today
