@@ -296,8 +296,8 @@ def test_leave_over_booked_patients_is_refused_until_they_are_moved(
 
     assert refused.value.code == "appointments_in_the_way"
     assert str(refused.value.message) == (
-        "Dr. Li has 张三 from 10:00 to 10:30 that day (1 appointments in the leave): "
-        "move or cancel them first."
+        "Dr. Li has 张三 from 10:00 to 10:30 that day (1 appointment in the leave): "
+        "move or cancel it first."
     )
     assert created.pk is not None
 

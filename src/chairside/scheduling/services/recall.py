@@ -391,8 +391,8 @@ def _locked(recall: Recall) -> Recall:
 def _require_open(recall: Recall) -> None:
     if not recall.is_open:
         raise Conflict(
-            gettext("This recall is already %(status)s.")
-            % {"status": recall.get_status_display().lower()},
+            gettext("This recall is no longer open (%(status)s).")
+            % {"status": recall.get_status_display()},
             code=SchedulingErrorCode.INVALID_TRANSITION,
         )
 

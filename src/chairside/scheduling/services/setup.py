@@ -8,7 +8,7 @@ from datetime import date, time
 
 from django.db import transaction
 from django.utils.dates import WEEKDAYS
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import changed_fields, snapshot
@@ -363,17 +363,21 @@ def _refuse_leave_over_appointments(
     ).select_related("patient")
     first = in_the_way.order_by("start").first()
     if first is not None:
+        count = in_the_way.count()
         raise Conflict(
-            gettext(
+            ngettext(
                 "%(doctor)s has %(patient)s from %(start)s to %(end)s that day "
-                "(%(count)d appointments in the leave): move or cancel them first."
+                "(%(count)d appointment in the leave): move or cancel it first.",
+                "%(doctor)s has %(patient)s from %(start)s to %(end)s that day "
+                "(%(count)d appointments in the leave): move or cancel them first.",
+                count,
             )
             % {
                 "doctor": doctor,
                 "patient": first.patient.name,
                 "start": hhmm(first.start, clinic),
                 "end": hhmm(first.end, clinic),
-                "count": in_the_way.count(),
+                "count": count,
             },
             code=SchedulingErrorCode.APPOINTMENTS_IN_THE_WAY,
         )

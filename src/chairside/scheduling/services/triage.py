@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from chairside.core.audit import changed_fields, snapshot
 from chairside.core.errors import ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Organization, Staff
-from chairside.core.tenancy import current_tenant
+from chairside.core.tenancy import TenantScopeError, current_tenant
 from chairside.scheduling.models import AppointmentType, Symptom, TriageRule
 from chairside.scheduling.services.appointments import KEEP, Keep
 from chairside.scheduling.services.common import (
@@ -288,7 +288,7 @@ def triage_defaults_install(organization: Organization) -> list[TriageRule]:
     """The demo's triage rules for `organization`, linked to its appointment types by code
     where they exist. Does nothing if the organization already has triage rules."""
     if current_tenant().organization_id != organization.pk:
-        raise ValidationFailed(_("Install the rules inside the organization's tenant scope."))
+        raise TenantScopeError("Install the triage rules inside the organization's tenant scope.")
     if TriageRule.objects.exists():
         return []
     types = {t.code: t for t in AppointmentType.objects.filter(is_active=True)}
