@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from ninja import Path, Query, Schema
 from pydantic import AfterValidator, Field
@@ -12,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from chairside.core.api_auth import MAX_ID
 from chairside.core.models import Clinic, Staff, StaffRole
+from chairside.core.pagination import Page
 
 
 def _no_control_characters(value: str) -> str:
@@ -26,6 +28,26 @@ Text = Annotated[str, AfterValidator(_no_control_characters)]
 # An id in a URL path, a query or a body: positive and within a database key.
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class PageOut(Schema):
+    """One page of a list as every list endpoint answers it; subclasses narrow `items`."""
+
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+    @classmethod
+    def of(cls, page: Page, items: Iterable[Any]) -> Self:
+        return cls(
+            items=list(items),
+            total=page.total,
+            page=page.page,
+            page_size=page.page_size,
+            pages=page.pages,
+        )
 
 
 class PageQuery(Schema):

@@ -57,12 +57,9 @@ def outbox_list(request: HttpRequest, filters: Query[OutboxQuery]) -> OutboxPage
         page=filters.page,
         page_size=filters.page_size,
     )
-    return OutboxPage(
-        items=[OutboxMessageOut.of(m) for m in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return OutboxPage.of(
+        page,
+        [OutboxMessageOut.of(m) for m in page.items],
     )
 
 
@@ -112,12 +109,9 @@ def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> Templa
         page=filters.page,
         page_size=filters.page_size,
     )
-    return TemplatePage(
-        items=[TemplateOut.of(t) for t in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return TemplatePage.of(
+        page,
+        [TemplateOut.of(t) for t in page.items],
     )
 
 
@@ -150,12 +144,9 @@ def inbox_list(request: HttpRequest, filters: Query[InboxQuery]) -> InboxPage:
         page=filters.page,
         page_size=filters.page_size,
     )
-    return InboxPage(
-        items=[InAppMessageOut.of(m) for m in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return InboxPage.of(
+        page,
+        [InAppMessageOut.of(m) for m in page.items],
     )
 
 

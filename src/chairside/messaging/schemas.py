@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from chairside.core.schemas import ObjectId, PageQuery, Text
+from chairside.core.schemas import ObjectId, PageOut, PageQuery, Text
 from chairside.messaging.models import (
     EVENTS,
     ChannelType,
@@ -122,12 +122,8 @@ class OutboxMessageOut(Schema):
         )
 
 
-class OutboxPage(Schema):
+class OutboxPage(PageOut):
     items: list[OutboxMessageOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 class TemplateOut(Schema):
@@ -168,12 +164,8 @@ class TemplateOut(Schema):
         )
 
 
-class TemplatePage(Schema):
+class TemplatePage(PageOut):
     items: list[TemplateOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 class InAppMessageOut(Schema):
@@ -188,9 +180,5 @@ class InAppMessageOut(Schema):
         return InAppMessageOut.model_validate(message, from_attributes=True)
 
 
-class InboxPage(Schema):
+class InboxPage(PageOut):
     items: list[InAppMessageOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int

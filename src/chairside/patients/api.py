@@ -40,12 +40,9 @@ router = Router(tags=["patients"])
 
 
 def _patient_page(access: Access, page: selectors.Page) -> PatientPage:
-    return PatientPage(
-        items=[PatientOut.of(p, access) for p in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return PatientPage.of(
+        page,
+        [PatientOut.of(p, access) for p in page.items],
     )
 
 
@@ -257,15 +254,12 @@ def referral_leaderboard(request: HttpRequest, paging: PageParams) -> ReferrerPa
     page = selectors.paginate(
         selectors.referral_leaderboard(), page=paging.page, page_size=paging.page_size
     )
-    return ReferrerPage(
-        items=[
+    return ReferrerPage.of(
+        page,
+        [
             ReferrerOut(patient=PatientBrief.of(p), referral_count=p.referral_count)  # type: ignore[attr-defined]
             for p in page.items
         ],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
     )
 
 
@@ -280,12 +274,9 @@ def referral_detail(request: HttpRequest, patient_id: PathId, paging: PageParams
     page = selectors.paginate(
         selectors.referral_detail(referrer=referrer), page=paging.page, page_size=paging.page_size
     )
-    return ReferredPage(
-        items=[PatientBrief.of(p) for p in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return ReferredPage.of(
+        page,
+        [PatientBrief.of(p) for p in page.items],
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from chairside.core.access import Access
 from chairside.core.api_auth import MAX_ID
 from chairside.core.resident_id import mask_resident_id
-from chairside.core.schemas import ObjectId, PageQuery, Text
+from chairside.core.schemas import ObjectId, PageOut, PageQuery, Text
 from chairside.patients.models import FamilyRelation, Gender, Patient, SourceChannel, Tag
 from chairside.patients.segments import SegmentRules
 
@@ -166,12 +166,8 @@ class PatientOut(Schema):
         )
 
 
-class PatientPage(Schema):
+class PatientPage(PageOut):
     items: list[PatientOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 class PatientBrief(Schema):
@@ -197,20 +193,12 @@ class ReferrerOut(Schema):
     referral_count: int
 
 
-class ReferrerPage(Schema):
+class ReferrerPage(PageOut):
     items: list[ReferrerOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
-class ReferredPage(Schema):
+class ReferredPage(PageOut):
     items: list[PatientBrief]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 class FamilyMemberOut(Schema):

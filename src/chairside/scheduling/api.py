@@ -313,12 +313,9 @@ def appointment_list(request: HttpRequest, filters: Query[AppointmentQuery]) -> 
         statuses=[filters.status] if filters.status else (),
     )
     page = selectors.paginate(appointments, page=filters.page, page_size=filters.page_size)
-    return AppointmentPage(
-        items=[AppointmentOut.of(a) for a in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return AppointmentPage.of(
+        page,
+        [AppointmentOut.of(a) for a in page.items],
     )
 
 
@@ -802,12 +799,9 @@ def recall_list(request: HttpRequest, filters: Query[RecallQuery]) -> RecallPage
         due_before=filters.due_before,
     )
     page = selectors.paginate(recalls, page=filters.page, page_size=filters.page_size)
-    return RecallPage(
-        items=[RecallOut.of(r) for r in page.items],
-        total=page.total,
-        page=page.page,
-        page_size=page.page_size,
-        pages=page.pages,
+    return RecallPage.of(
+        page,
+        [RecallOut.of(r) for r in page.items],
     )
 
 

@@ -13,7 +13,7 @@ from ninja import Schema
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from chairside.core.models import Clinic, Staff
-from chairside.core.schemas import ObjectId, PageQuery, Text
+from chairside.core.schemas import ObjectId, PageOut, PageQuery, Text
 from chairside.scheduling.clock import local
 from chairside.scheduling.models import (
     Appointment,
@@ -418,12 +418,8 @@ class AppointmentDetailOut(AppointmentOut):
         )
 
 
-class AppointmentPage(Schema):
+class AppointmentPage(PageOut):
     items: list[AppointmentOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 class SlotOut(Schema):
@@ -691,12 +687,8 @@ class RecallOut(Schema):
         )
 
 
-class RecallPage(Schema):
+class RecallPage(PageOut):
     items: list[RecallOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
 
 
 # --- calendar feeds -------------------------------------------------------------------
