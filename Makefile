@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := chromium fonts-noto-cjk gettext
+DEBIAN_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 # Compiled translations are build output (see .gitignore), made from the .po files on install.
 LOCALE_MO := $(patsubst %.po,%.mo,$(wildcard src/chairside/locale/*/LC_MESSAGES/django.po))
 
@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 
-# Chromium (browser tests), a CJK font (pages and PDFs) and gettext (translations), from
+# Chromium (browser tests), a CJK font (pages and PDFs), gettext (translations), Pango
+# (WeasyPrint's text layout) and poppler-utils (PDF to PNG and text in tests), from
 # Debian, installed only when missing.
 debian-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -10,8 +10,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "chairside"
 WEB_LAYER = ("django.http", "django.template", "django.shortcuts", "ninja")
+# An app's services and selectors may be a module or a package of modules.
 BUSINESS_MODULES = sorted(
-    path for name in ("models.py", "services.py", "selectors.py") for path in SRC.glob(f"*/{name}")
+    path
+    for pattern in ("models.py", "services.py", "selectors.py", "services/*.py", "selectors/*.py")
+    for path in SRC.glob(f"*/{pattern}")
 )
 
 
@@ -31,7 +34,7 @@ def test_business_modules_are_found() -> None:
     assert SRC / "patients" / "services.py" in BUSINESS_MODULES
 
 
-@pytest.mark.parametrize("path", BUSINESS_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", BUSINESS_MODULES, ids=lambda p: str(p.relative_to(SRC)))
 def test_business_code_does_not_import_the_web_layer(path: Path) -> None:
     offending = {
         module

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Router
 from ninja.openapi.schema import OpenAPISchema
 
+from chairside.billing.api import router as billing_router
+from chairside.clinical.api import router as clinical_router
 from chairside.core.api import router as core_router
 from chairside.core.api_auth import (
     CLINIC_HEADER,
@@ -94,6 +96,8 @@ api.add_router("/", core_router)
 api.add_router("/", patients_router)
 api.add_router("/", scheduling_router)
 api.add_router("/", messaging_router)
+api.add_router("/", billing_router)
+api.add_router("/", clinical_router)
 
 # Last, so that it only catches addresses no router claims.
 _unknown = Router()

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "chairside.core",
     "chairside.patients",
     "chairside.scheduling",
+    "chairside.billing",
+    "chairside.clinical",
     "chairside.messaging",
     "chairside.portal",
     "chairside.demo",

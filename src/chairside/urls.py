@@ -13,6 +13,8 @@ urlpatterns = [
     path("ops/admin/", admin.site.urls),
     path("patients/", include("chairside.patients.urls")),
     path("schedule/", include("chairside.scheduling.urls")),
+    path("billing/", include("chairside.billing.urls")),
+    path("clinical/", include("chairside.clinical.urls")),
     path("p/", include("chairside.portal.urls")),
     path("", include("chairside.core.urls")),
 ]

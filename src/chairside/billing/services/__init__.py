@@ -1,0 +1,1 @@
+"""Every write of billing: one function per business action, in a transaction, audited."""

@@ -1,0 +1,1 @@
+"""API schemas of clinical records and treatment plans."""

@@ -1,0 +1,1 @@
+"""Read queries of clinical records and treatment plans."""

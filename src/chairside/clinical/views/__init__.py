@@ -1,0 +1,1 @@
+"""Pages of clinical records and treatment plans."""
