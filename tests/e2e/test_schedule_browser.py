@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from chairside.core.clock import clinic_now
 from chairside.core.tenancy import tenant_scope
 from chairside.patients.services import patient_create
-from chairside.scheduling.clock import clinic_now
 from chairside.scheduling.models import Appointment
 from chairside.scheduling.services import appointment_book
 from tests.conftest import World

@@ -358,11 +358,14 @@ class DailyClose(TenantModel):
 
 
 class CheckoutRequest(TenantModel):
-    """An idempotency key of a payment request: a retry with the same key gets the first
-    answer back instead of charging again. The unique key makes racing retries safe."""
+    """An idempotency key of a money request (a bill payment, a top-up): a retry with the
+    same key gets the first answer back instead of charging again. The unique key makes
+    racing retries safe."""
 
     key = models.CharField(max_length=100)
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="+")
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # SHA-256 of the request body: the same key with another body is refused.
     request_digest = models.CharField(max_length=64)
     created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")

@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from chairside.core.clock import clinic_today, local
 from chairside.core.models import Clinic, Staff
 from chairside.patients.models import Patient
 from chairside.portal.models import LONGEST_BOOKING_HORIZON_DAYS, PortalSettings
-from chairside.scheduling.clock import clinic_today, local
 from chairside.scheduling.models import AppointmentStatus, AppointmentType
 from chairside.scheduling.selectors import free_slots
 

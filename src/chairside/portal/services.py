@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import audit_record, changed_fields, snapshot
+from chairside.core.clock import local
 from chairside.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Organization, Staff
 from chairside.core.phone import normalize_mobile
@@ -33,7 +34,6 @@ from chairside.patients.models import Patient
 from chairside.portal import ratelimit, rules
 from chairside.portal.errors import PortalErrorCode, RateLimited, is_for_patients
 from chairside.portal.models import PortalLoginCode, PortalSettings
-from chairside.scheduling.clock import local
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count
 
+from chairside.core.clock import day_bounds
 from chairside.core.models import Clinic
 from chairside.scheduling.availability import (
     Interval,
@@ -23,7 +24,6 @@ from chairside.scheduling.availability import (
     merge,
     working_time,
 )
-from chairside.scheduling.clock import day_bounds
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,

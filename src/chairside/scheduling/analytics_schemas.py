@@ -8,9 +8,9 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import Field
 
+from chairside.core.clock import local
 from chairside.core.schemas import Text
 from chairside.scheduling.analytics import BookingAnalytics, DayUtilisation, LeadTime, Rate
-from chairside.scheduling.clock import local
 from chairside.scheduling.models import FollowUpTask
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from chairside.core.clock import clinic_today
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.errors import ValidationFailed
 from chairside.scheduling.analytics import (
@@ -20,7 +21,6 @@ from chairside.scheduling.analytics import (
     BookingAnalytics,
     booking_analytics,
 )
-from chairside.scheduling.clock import clinic_today
 from chairside.scheduling.models import AppointmentSource
 
 DEFAULT_DAYS = 30

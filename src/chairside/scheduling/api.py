@@ -18,6 +18,7 @@ from ninja.responses import Status
 
 from chairside.core.access import Access
 from chairside.core.api_auth import AUTH_ERRORS, LOOKUP_ERRORS, access_of, error_responses
+from chairside.core.clock import clinic_today
 from chairside.core.models import Staff
 from chairside.core.schemas import PathId
 from chairside.core.selectors import get_clinic
@@ -31,7 +32,6 @@ from chairside.scheduling.analytics_schemas import (
     FollowUpOut,
     FollowUpQuery,
 )
-from chairside.scheduling.clock import clinic_today
 from chairside.scheduling.models import (
     OPEN_RECALL_STATUSES,
     Appointment,

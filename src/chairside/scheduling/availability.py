@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
+from chairside.core.clock import at, day_bounds
 from chairside.core.models import Clinic, StaffRole
-from chairside.scheduling.clock import at, day_bounds
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,

@@ -16,11 +16,11 @@ from chinese_calendar.constants import Holiday
 from django.db.models import Max, Min
 from django.utils.translation import get_language, gettext
 
+from chairside.core.clock import at, clinic_now, day_bounds, local
 from chairside.core.models import Clinic, Staff, StaffRole
 from chairside.patients.models import Patient
 from chairside.scheduling import selectors
 from chairside.scheduling.availability import Interval, merge, subtract, working_time
-from chairside.scheduling.clock import at, clinic_now, day_bounds, local
 from chairside.scheduling.models import (
     ARRIVED_STATUSES,
     RELEASED_STATUSES,

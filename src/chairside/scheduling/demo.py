@@ -14,11 +14,11 @@ from datetime import datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from chairside.core.clock import clinic_today
 from chairside.core.models import Clinic, Organization, Staff
 from chairside.core.tenancy import tenant_scope
 from chairside.patients.models import Patient
 from chairside.scheduling.availability import working_time
-from chairside.scheduling.clock import clinic_today
 from chairside.scheduling.models import (
     Appointment,
     AppointmentEvent,

@@ -19,13 +19,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from chairside.core.clock import at, local
 from chairside.core.errors import DomainError, ValidationFailed
 from chairside.core.models import Clinic, Organization, Staff
 from chairside.core.phone import normalize_mobile
 from chairside.core.tenancy import tenant_scope
 from chairside.messaging.models import ChannelType, MessageKind, OutboxMessage
 from chairside.messaging.services import message_cancel_by_dedupe_key, message_send
-from chairside.scheduling.clock import at, local
 from chairside.scheduling.models import (
     NOT_ARRIVED_STATUSES,
     Appointment,

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from chairside.core.clock import clinic_today
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.errors import DomainError
 from chairside.scheduling import selectors, services
-from chairside.scheduling.clock import clinic_today
 from chairside.scheduling.models import OPEN_RECALL_STATUSES, RecallStatus
 
 PAGE_SIZE = 30

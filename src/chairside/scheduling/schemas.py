@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
+from chairside.core.clock import local
 from chairside.core.models import Clinic, Staff
 from chairside.core.schemas import ObjectId, PageOut, PageQuery, Text
-from chairside.scheduling.clock import local
 from chairside.scheduling.models import (
     Appointment,
     AppointmentEvent,

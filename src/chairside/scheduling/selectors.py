@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from chairside.core.clock import check_year, clinic_zone, day_bounds
 from chairside.core.errors import NotFound, ValidationFailed
 from chairside.core.models import Clinic, Staff
 from chairside.core.pagination import Page as Page  # re-exported for the API
@@ -28,7 +29,6 @@ from chairside.scheduling.availability import (
     subtract,
     working_time,
 )
-from chairside.scheduling.clock import check_year, clinic_zone, day_bounds
 from chairside.scheduling.models import (
     ARRIVED_STATUSES,
     NOT_ARRIVED_STATUSES,

@@ -26,14 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from chairside.core.console import ConsoleRequest, console_page
-from chairside.core.errors import DomainError, NotFound, ValidationFailed
-from chairside.core.models import Clinic, Staff
-from chairside.patients import selectors as patient_selectors
-from chairside.patients.models import Patient
-from chairside.patients.views import age_on
-from chairside.scheduling import calendar, selectors, services
-from chairside.scheduling.clock import (
+from chairside.core.clock import (
     FIRST_YEAR,
     LAST_YEAR,
     clinic_now,
@@ -41,6 +34,13 @@ from chairside.scheduling.clock import (
     clinic_zone,
     local,
 )
+from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.errors import DomainError, NotFound, ValidationFailed
+from chairside.core.models import Clinic, Staff
+from chairside.patients import selectors as patient_selectors
+from chairside.patients.models import Patient
+from chairside.patients.views import age_on
+from chairside.scheduling import calendar, selectors, services
 from chairside.scheduling.forms import (
     DEFAULT_MINUTES,
     AppointmentForm,

@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from chairside.core.clock import clinic_zone, local
 from chairside.core.errors import DomainError, NotFound
 from chairside.core.models import Clinic, Staff
 from chairside.portal import selectors, services
@@ -31,7 +32,6 @@ from chairside.portal.forms import BookingForm
 from chairside.portal.rules import SlotChoice
 from chairside.portal.selectors import SlotDay
 from chairside.portal.views.common import SignedInRequest, portal_page, portal_url
-from chairside.scheduling.clock import clinic_zone, local
 from chairside.scheduling.models import AppointmentType, Symptom
 from chairside.scheduling.selectors import Suggestion, shift_list, triage_suggest
 

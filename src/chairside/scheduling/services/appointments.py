@@ -19,13 +19,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import snapshot
+from chairside.core.clock import clinic_now, clinic_time, clinic_today, hhmm, local
 from chairside.core.errors import Conflict, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.patients.models import Patient
 from chairside.patients.services import patient_visit_recorded
 from chairside.scheduling import notices
 from chairside.scheduling.availability import working_time
-from chairside.scheduling.clock import clinic_now, clinic_time, clinic_today, hhmm, local
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,

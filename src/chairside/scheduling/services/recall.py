@@ -16,10 +16,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import audit_record, changed_fields, snapshot
+from chairside.core.clock import local
 from chairside.core.errors import Conflict, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry, Organization, Staff
 from chairside.core.tenancy import current_tenant
-from chairside.scheduling.clock import local
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import (
     OPEN_RECALL_STATUSES,

@@ -12,9 +12,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.audit import changed_fields, snapshot
+from chairside.core.clock import at, check_year, day_bounds, hhmm
 from chairside.core.errors import Conflict, ErrorCode, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
-from chairside.scheduling.clock import at, check_year, day_bounds, hhmm
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,

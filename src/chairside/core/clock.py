@@ -1,7 +1,7 @@
 """The clinic's wall clock: its zone, today, and the UTC bounds of its days.
 
-Every scheduling day is a day in the clinic's zone (Asia/Shanghai unless the clinic says
-otherwise); instants are aware datetimes.
+Every business day (appointments, bills, the daily close) is a day in the clinic's zone
+(Asia/Shanghai unless the clinic says otherwise); instants are aware datetimes.
 """
 
 from __future__ import annotations
