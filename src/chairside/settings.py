@@ -237,6 +237,11 @@ CHAIRSIDE_MESSAGING_VERIFICATION_TTL_SECONDS = 10 * 60
 # Dotted paths of extra send guards (SMS quota, per-number limits: N2), run before each send.
 CHAIRSIDE_MESSAGING_SEND_GUARDS: list[str] = []
 
+# Panels of other apps on a page whose app must not import them (core.panels): dotted paths
+# to functions (request, subject) -> (template name, context) or None.
+CHAIRSIDE_TODAY_PANELS = ["chairside.clinical.today.todays_plans_panel"]
+CHAIRSIDE_PATIENT_PANELS = ["chairside.billing.panels.patient_money_panel"]
+
 DEFAULT_FROM_EMAIL = os.environ.get("CHAIRSIDE_EMAIL_FROM", "Chairside <noreply@localhost>")
 if os.environ.get("CHAIRSIDE_SMTP_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -251,3 +256,7 @@ else:
     # Developers read the e-mails as files.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# Discount sources of the bill pipeline (billing.discounts.DiscountSource), by dotted path:
+# membership adds its tier discount and promotions its coupons here. Empty: manual only.
+CHAIRSIDE_DISCOUNT_SOURCES: list[str] = []

@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chairside.core.models import Clinic, Staff
 from chairside.core.teeth import ToothSetField
@@ -193,9 +195,13 @@ class Bill(TenantModel):
                 & Q(refunded_total__lte=models.F("paid_total")),
                 name="bill_amounts_in_range",
             ),
+            # Rounded to the fen: SQLite keeps decimals as binary floats, so the difference
+            # of two amounts can be off in the 15th place (PostgreSQL's numeric is exact).
             models.CheckConstraint(
                 condition=Q(
-                    paid_total=models.F("total") - models.F("discount_total") - models.F("arrears")
+                    paid_total=Round(
+                        models.F("total") - models.F("discount_total") - models.F("arrears"), 2
+                    )
                 ),
                 name="bill_paid_plus_arrears_is_net",
             ),
@@ -506,6 +512,17 @@ class TopUpBonusRule(TenantModel):
         ]
 
 
+class StoredValueNumberSequence(TenantModel):
+    """The next stored-value card number of an organization (row-locked when taken)."""
+
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["organization"], name="stored_value_sequence_unique"),
+        ]
+
+
 class StoredValueAccount(TenantModel):
     """A stored-value card (储值卡) held by a patient, optionally shared with their family.
 
@@ -518,7 +535,7 @@ class StoredValueAccount(TenantModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         FROZEN = "frozen", _("Frozen")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", pgettext_lazy("stored-value card", "Closed")
 
     owner = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     number = models.CharField(_("card number"), max_length=30)

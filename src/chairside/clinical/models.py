@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chairside.billing.models import BillLine, CatalogueItem, money_field
 from chairside.core.crypto import EncryptedTextField
@@ -36,7 +37,7 @@ class VisitType(models.TextChoices):
 SECTIONS: tuple[tuple[str, Any], ...] = (
     ("complaint", _("Chief complaint")),
     ("present_illness", _("Present illness")),
-    ("history", _("History")),
+    ("history", pgettext_lazy("medical record section", "History")),
     ("examination", _("Examination")),
     ("auxiliary_examination", _("Auxiliary examination")),
     ("diagnosis", _("Diagnosis")),

@@ -23,6 +23,7 @@ from chairside.demo.data import (
     PersonGenerator,
     StaffSeed,
 )
+from chairside.demo.visits import seed_clinical_and_billing
 from chairside.messaging.services import default_templates_install
 from chairside.patients.models import (
     Family,
@@ -79,6 +80,8 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         booked = seed_schedules(organization)
         _care_rules(organization)
         progress(f"{organization.slug}: schedules, {booked} appointments, message templates")
+        visits = seed_clinical_and_billing(organization)
+        progress(f"{organization.slug}: price list, record templates, {visits} charged visits")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
         # the whole surname behind the first page of a search.

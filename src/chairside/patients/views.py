@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.errors import DomainError, NotFound
+from chairside.core.panels import panels_for
 from chairside.core.resident_id import mask_resident_id
 from chairside.patients import selectors, services
 from chairside.patients.forms import (
@@ -218,6 +219,8 @@ def _detail_context(
         "family_form": family_form or FamilyLinkForm(),
         "referred": list(selectors.referral_detail(referrer=patient)),
         "timeline": _timeline(patient),
+        # Other apps' panels: money (arrears, stored value), clinical work.
+        "panels": panels_for("CHAIRSIDE_PATIENT_PANELS", request, patient),
         "can": {
             "update": access.can("patients.update"),
             "archive": access.can("patients.archive"),

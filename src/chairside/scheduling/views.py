@@ -37,6 +37,7 @@ from chairside.core.clock import (
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.errors import DomainError, NotFound, ValidationFailed
 from chairside.core.models import Clinic, Staff
+from chairside.core.panels import panels_for
 from chairside.patients import selectors as patient_selectors
 from chairside.patients.models import Patient
 from chairside.patients.views import age_on
@@ -815,4 +816,6 @@ def today(request: ConsoleRequest) -> HttpResponse:
     context = _today_context(request, request.GET.get("doctor", ""))
     if _is_partial(request):
         return _render(request, "scheduling/_today_board.html", context)
+    # Other apps' panels below the board (today's treatment plans).
+    context["panels"] = panels_for("CHAIRSIDE_TODAY_PANELS", request, context["day"])
     return _render(request, "scheduling/today.html", context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from chairside.billing.errors import BillingErrorCode
@@ -17,9 +18,31 @@ from chairside.core.models import Clinic, Staff
 from chairside.core.money import quantize_money
 from chairside.patients.models import Patient
 
+# The first key of the two-key advisory locks of the business day ("DC": daily close).
+_DAY_LOCK_CLASS = 0x4443
+
+
+def business_day_lock(clinic: Clinic, *, exclusive: bool = False) -> None:
+    """Take the clinic's business-day lock until the transaction ends.
+
+    Money writers hold it shared while they check that the day is open and write; the
+    daily close holds it exclusively, so no payment slips in between a close's totals and
+    its stamp. (SQLite runs one writer at a time anyway.)
+    """
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [_DAY_LOCK_CLASS, clinic.pk % 2**31])
+
 
 def ensure_day_open(clinic: Clinic, business_date: date) -> None:
-    """Refuse money movements at a clinic on a day whose accounts are closed."""
+    """Refuse money movements at a clinic on a day whose accounts are closed.
+
+    Holds the day lock (shared) for the rest of the transaction, so the answer stays true
+    until the caller's rows are written.
+    """
+    business_day_lock(clinic)
     if DailyClose.objects.filter(clinic=clinic, business_date=business_date).exists():
         raise Conflict(
             _(
