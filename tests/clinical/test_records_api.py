@@ -278,6 +278,16 @@ def test_the_tooth_chart(world: World, data: Data) -> None:
 # --- writing ----------------------------------------------------------------------------
 
 
+EXTRACTION_FILLED = {
+    "complaint": "左下后牙反复肿痛1月，要求拔除",
+    "present_illness": "38 反复冠周炎3次，未治疗。",
+    "history": "否认系统性疾病史，否认抗凝药物服用史，否认药物过敏史。",
+    "examination": "38 近中阻生，冠周龈瓣轻度红肿，叩痛（-）。",
+    "auxiliary_examination": "全景片示：38 近中低位阻生，根尖距下颌神经管约2mm。",
+    "treatment": "告知风险，签署知情同意书；局麻下拔除38，搔刮牙槽窝，缝合2针。",
+}
+
+
 def test_a_record_is_written_signed_and_amended_through_the_api(world: World, data: Data) -> None:
     api = ApiClient(world.doctor)
 
@@ -300,6 +310,13 @@ def test_a_record_is_written_signed_and_amended_through_the_api(world: World, da
     assert edited.status == 200, edited
     assert edited.json["current"]["sections"]["diagnosis"] == "38 阻生齿"
     assert "局麻下拔除" in edited.json["current"]["sections"]["treatment"]  # untouched
+
+    # The template's blanks (… and choices such as （有/无）) are not signed as they are.
+    refused = api.post(f"/records/{record_id}/sign")
+    assert refused.status == 400, refused
+    assert "History" in refused.json["message"]
+    filled = api.patch(f"/records/{record_id}", {"sections": EXTRACTION_FILLED})
+    assert filled.status == 200, filled
 
     signed = api.post(f"/records/{record_id}/sign")
     assert signed.status == 200, signed

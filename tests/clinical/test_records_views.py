@@ -23,6 +23,7 @@ from chairside.clinical.services.records import (
 from chairside.core.models import AuditEntry, Staff
 from chairside.core.tenancy import tenant_scope
 from tests.clinical.conftest import Clin
+from tests.clinical.test_records_api import EXTRACTION_FILLED
 from tests.conftest import World
 from tests.e2e.test_browser import browser_page
 
@@ -527,6 +528,12 @@ def test_the_doctor_picks_teeth_on_the_chart_adds_findings_and_signs(
     chart.locator("#finding-kind").select_option("caries")
     chart.get_by_role("button", name="Add finding").click()
     page.locator("textarea[name=diagnosis]").fill("38 48 阻生齿；55 龋")
+    page.get_by_role("button", name="Sign", exact=True).click()
+    # The template's blanks are refused at signing; the draft and the findings stay.
+    expect(page.locator("body")).to_contain_text("Fill in or delete the template's blanks")
+    expect(page.locator(".findings-table")).to_contain_text("38, 48")
+    for section, text in EXTRACTION_FILLED.items():
+        page.locator(f"textarea[name={section}]").fill(text)
     page.get_by_role("button", name="Sign", exact=True).click()
 
     page.wait_for_url(re.compile(r"/clinical/records/\d+/$"))

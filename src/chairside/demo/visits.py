@@ -15,6 +15,7 @@ from chairside.billing.services.stored_value import (
     stored_value_account_open,
     stored_value_top_up,
 )
+from chairside.clinical.models import SECTION_KEYS
 from chairside.clinical.services.execution import plan_execute
 from chairside.clinical.services.plans import PlanItemInput, plan_accept, plan_create
 from chairside.clinical.services.record_templates import record_templates_install_defaults
@@ -27,6 +28,9 @@ from chairside.patients.models import Patient
 _VISITS: tuple[dict[str, object], ...] = (
     {
         "complaint": "右下后牙冷热刺激痛两周",
+        "present_illness": "两周前起冷热刺激痛，无自发痛、夜间痛，未曾治疗。",
+        "history": "否认系统性疾病史，否认药物过敏史。",
+        "auxiliary_examination": "根尖片示：46 龋坏近髓，根尖周未见异常。",
         "examination": "46 咬合面深龋，探诊敏感，叩诊(-)，冷测一过性敏感",
         "diagnosis": "46 深龋",
         "treatment": "46 去腐，树脂充填",
@@ -38,6 +42,9 @@ _VISITS: tuple[dict[str, object], ...] = (
     },
     {
         "complaint": "左下后牙缺失半年，要求修复",
+        "present_illness": "36 半年前因龋坏残根拔除，现影响咀嚼。",
+        "history": "否认高血压、糖尿病、心脏病、骨质疏松及抗凝药物服用史，不吸烟。",
+        "auxiliary_examination": "CBCT 示：36 区骨高度 12mm，骨宽度 7mm，骨质 II 类。",
         "examination": "36 缺失，缺牙间隙正常，牙槽嵴丰满",
         "diagnosis": "36 牙列缺损",
         "treatment": "CBCT 检查，制定种植方案",
@@ -117,10 +124,7 @@ def _visit(
     record = record_create(
         actor=doctor, clinic=clinic, patient=patient, visit_type="first_visit", plan=plan
     )
-    sections = {
-        key: str(visit[key])
-        for key in ("complaint", "examination", "diagnosis", "treatment", "advice")
-    }
+    sections = {key: str(visit[key]) for key in SECTION_KEYS if key in visit}
     record_update_draft(
         actor=doctor,
         clinic=clinic,

@@ -10,6 +10,7 @@ the services enforce who the record's doctor is.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Final
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chairside.clinical.models import (
+    SECTIONS,
     ClinicalRecord,
     RecordTemplate,
     RecordVersion,
@@ -243,9 +245,24 @@ def record_update_draft(
     return record
 
 
+# What a template leaves for the doctor to fill in: "…", or a choice such as （有/无）.
+_BLANK = re.compile(r"…|（[^（）]*/[^（）]*）|\([^()]*/[^()]*\)")
+
+
 def _require_diagnosis(content: VersionContent) -> None:
     if not content.section("diagnosis").strip():
         raise ValidationFailed(_("Write a diagnosis before signing."), field="sections.diagnosis")
+    # A template's blanks signed as they are would put unexamined findings on the record.
+    unfilled = [str(label) for key, label in SECTIONS if _BLANK.search(content.section(key))]
+    if unfilled:
+        raise ValidationFailed(
+            gettext(
+                "Fill in or delete the template's blanks (… or a choice such as （有/无）) "
+                "before signing: %(sections)s."
+            )
+            % {"sections": "、".join(unfilled)},
+            field="sections",
+        )
 
 
 def _seal(version: RecordVersion, content: VersionContent) -> None:
