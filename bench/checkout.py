@@ -15,6 +15,7 @@ exactly once: paid + arrears = amount - discounts, no retry charged twice.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--bills", type=int, default=10, help="bills per cashier")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     if connection.vendor != "postgresql":
         sys.exit("Run this on PostgreSQL (set CHAIRSIDE_DATABASE_URL).")
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from chairside.billing.models import Bill, CatalogueItem, Category, ClinicPrice, Unit
 from chairside.billing.services.bills import bill_confirm, bill_create, bill_line_add
@@ -25,23 +24,10 @@ from chairside.core.services import staff_create
 from chairside.core.tenancy import tenant_scope
 from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
+from tests.clock import SHANGHAI, Clock, stop_clock
 from tests.conftest import PASSWORD, World
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 14, 10, 0, tzinfo=SHANGHAI)
-
-
-class Clock:
-    """Stands in for django.utils.timezone.now (core.clock reads it)."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def set(self, value: datetime) -> None:
-        self.now = value
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -53,9 +39,7 @@ def _english() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    stopped = Clock()
-    monkeypatch.setattr(timezone, "now", stopped)
-    return stopped
+    return stop_clock(monkeypatch, NOW)
 
 
 @dataclass

@@ -51,19 +51,25 @@ def _bills(world: World, shop: Shop, count: int, amount: str) -> list[Bill]:
     return bills
 
 
-def test_fifty_concurrent_spends_never_take_the_card_below_zero(world: World, shop: Shop) -> None:
-    with tenant_scope(world.org, world.clinic1):
-        card = sv.stored_value_account_open(
-            actor=world.frontdesk, clinic=world.clinic1, owner=shop.zhang
-        )
-        sv.stored_value_top_up(
-            actor=world.frontdesk,
-            clinic=world.clinic1,
-            account=card,
-            amount=D("1000"),
-            method="cash",
-        )
-        bills = _bills(world, shop, THREADS, "30")
+def _card_topped_up(world: World, shop: Shop) -> StoredValueAccount:
+    """Zhang's new card, topped up with 1000 in cash (plus the bonus of any rule in force)."""
+    card = sv.stored_value_account_open(
+        actor=world.frontdesk, clinic=world.clinic1, owner=shop.zhang
+    )
+    sv.stored_value_top_up(
+        actor=world.frontdesk,
+        clinic=world.clinic1,
+        account=card,
+        amount=D("1000"),
+        method="cash",
+    )
+    return card
+
+
+def _pay_all_at_once(
+    world: World, card: StoredValueAccount, bills: list[Bill], amount: str
+) -> list[Any]:
+    """One cashier per bill pays `amount` of it with the card, all at the same moment."""
 
     def spend(i: int) -> Checkout:
         with tenant_scope(world.org, world.clinic1):
@@ -72,11 +78,19 @@ def test_fifty_concurrent_spends_never_take_the_card_below_zero(world: World, sh
                 clinic=world.clinic1,
                 bill=bills[i],
                 tenders=[
-                    Tender(method=PaymentMethod.STORED_VALUE, amount=D("30"), account_id=card.pk)
+                    Tender(method=PaymentMethod.STORED_VALUE, amount=D(amount), account_id=card.pk)
                 ],
             )
 
-    results = run_concurrently(spend, THREADS)
+    return run_concurrently(spend, len(bills))
+
+
+def test_fifty_concurrent_spends_never_take_the_card_below_zero(world: World, shop: Shop) -> None:
+    with tenant_scope(world.org, world.clinic1):
+        card = _card_topped_up(world, shop)
+        bills = _bills(world, shop, THREADS, "30")
+
+    results = _pay_all_at_once(world, card, bills, "30")
 
     paid = [r for r in results if isinstance(r, Checkout)]
     refused = [r for r in results if not isinstance(r, Checkout)]
@@ -107,30 +121,10 @@ def test_fifty_concurrent_spends_of_principal_and_bonus_keep_both_in_step(
             threshold=D("1000"),
             bonus=D("100"),
         )
-        card = sv.stored_value_account_open(
-            actor=world.frontdesk, clinic=world.clinic1, owner=shop.zhang
-        )
-        sv.stored_value_top_up(
-            actor=world.frontdesk,
-            clinic=world.clinic1,
-            account=card,
-            amount=D("1000"),
-            method="cash",
-        )
+        card = _card_topped_up(world, shop)
         bills = _bills(world, shop, THREADS, "23.45")
 
-    def spend(i: int) -> Checkout:
-        with tenant_scope(world.org, world.clinic1):
-            return bill_pay(
-                actor=world.frontdesk,
-                clinic=world.clinic1,
-                bill=bills[i],
-                tenders=[
-                    Tender(method=PaymentMethod.STORED_VALUE, amount=D("23.45"), account_id=card.pk)
-                ],
-            )
-
-    results = run_concurrently(spend, THREADS)
+    results = _pay_all_at_once(world, card, bills, "23.45")
 
     paid = [r for r in results if isinstance(r, Checkout)]
     assert len(paid) == 46  # 46 x 23.45 = 1078.70 of 1100; a 47th would need 1102.15

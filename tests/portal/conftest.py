@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from chairside.core.models import Organization, Staff
@@ -32,8 +31,9 @@ from chairside.patients.models import FamilyRelation, Patient
 from chairside.patients.services import family_link, patient_create
 from chairside.scheduling.models import Appointment, AppointmentType
 from chairside.scheduling.services import appointment_book, appointment_type_create
+from tests.clock import SHANGHAI, Clock, stop_clock
 from tests.conftest import PASSWORD, World
-from tests.scheduling.conftest import NOW, SHANGHAI, Clock, week_of_shifts
+from tests.scheduling.conftest import NOW, week_of_shifts
 
 __all__ = ["NOW", "SHANGHAI"]
 
@@ -52,9 +52,7 @@ def at(day: date, hhmm: str) -> datetime:
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    stopped = Clock()
-    monkeypatch.setattr(timezone, "now", stopped)
-    return stopped
+    return stop_clock(monkeypatch, NOW)
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from chairside.core.models import Staff
 from chairside.core.tenancy import tenant_scope
@@ -21,9 +20,9 @@ from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
 from chairside.scheduling.models import AppointmentType, Chair
 from chairside.scheduling.services import appointment_type_create, chair_create, shift_create
+from tests.clock import SHANGHAI, Clock, stop_clock
 from tests.conftest import World
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 9, 14)
 TUESDAY = date(2026, 9, 15)
 NOW = datetime(2026, 9, 14, 8, 0, tzinfo=SHANGHAI)
@@ -32,19 +31,6 @@ NOW = datetime(2026, 9, 14, 8, 0, tzinfo=SHANGHAI)
 def at(day: date, hhmm: str) -> datetime:
     """`hhmm` o'clock on `day` in Shanghai."""
     return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=SHANGHAI)
-
-
-class Clock:
-    """Stands in for django.utils.timezone.now, which the scheduling code reads."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def set(self, value: datetime) -> None:
-        self.now = value
-
-    def __call__(self) -> datetime:
-        return self.now.astimezone(UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -56,9 +42,7 @@ def _english() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    stopped = Clock()
-    monkeypatch.setattr(timezone, "now", stopped)
-    return stopped
+    return stop_clock(monkeypatch, NOW)
 
 
 @dataclass

@@ -54,6 +54,22 @@ class ValidationFailed(DomainError):
     code = ErrorCode.INVALID
 
 
+class FieldErrors:
+    """Collects every problem of a form so the user sees them all at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[Any]] = {}
+
+    def add(self, field: str, message: Any) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        """Raise ValidationFailed with every field's messages, led by the first one."""
+        if self.fields:
+            first = next(iter(self.fields.values()))[0]
+            raise ValidationFailed(first, fields=self.fields)
+
+
 class NotFound(DomainError):
     status = 404
     code = ErrorCode.NOT_FOUND

@@ -15,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chairside.core.audit import audit_record, changed_fields, snapshot
 from chairside.core.crypto import blind_index
-from chairside.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from chairside.core.errors import DomainError, ErrorCode, FieldErrors, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.core.phone import normalize_mobile
 from chairside.core.pinyin import pinyin_keys
@@ -51,22 +51,7 @@ EDITABLE_FIELDS = (
 )
 
 
-class _FieldErrors:
-    """Collects every problem of a form so the clerk sees them all at once."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[Any]] = {}
-
-    def add(self, field: str, message: Any) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            first = next(iter(self.fields.values()))[0]
-            raise ValidationFailed(first, fields=self.fields)
-
-
-def _clean(values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | None) -> None:
+def _clean(values: dict[str, Any], errors: FieldErrors, *, patient: Patient | None) -> None:
     """Validate and normalise patient fields in place."""
     if "name" in values:
         values["name"] = (values["name"] or "").strip()
@@ -115,7 +100,7 @@ def _clean(values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | N
 
 
 def _clean_id_number(
-    values: dict[str, Any], errors: _FieldErrors, *, patient: Patient | None
+    values: dict[str, Any], errors: FieldErrors, *, patient: Patient | None
 ) -> None:
     """Check the ID number, and birth date and gender against it (given or on file)."""
     if "id_number" in values and not values["id_number"]:
@@ -205,7 +190,7 @@ def patient_create(*, actor: Staff | None, clinic: Clinic, **values: Any) -> Pat
     if unknown:
         raise TypeError(f"unexpected patient fields: {sorted(unknown)}")
     values.setdefault("name", "")
-    errors = _FieldErrors()
+    errors = FieldErrors()
     _clean(values, errors, patient=None)
     errors.raise_if_any()
     if not values.get("record_no"):
@@ -238,7 +223,7 @@ def patient_update(
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if "record_no" in changes and not (changes["record_no"] or "").strip():
         del changes["record_no"]  # an empty box keeps the number the patient has
-    errors = _FieldErrors()
+    errors = FieldErrors()
     _clean(changes, errors, patient=patient)
     errors.raise_if_any()
     before = snapshot(patient)

@@ -19,7 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from chairside.billing.models import CatalogueItem, Category, ClinicPrice, Unit
 from chairside.core.audit import audit_record, changed_fields, snapshot
-from chairside.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from chairside.core.errors import (
+    Conflict,
+    DomainError,
+    FieldErrors,
+    PermissionDenied,
+    ValidationFailed,
+)
 from chairside.core.models import AuditEntry, Clinic, Staff, StaffRole
 from chairside.core.money import quantize_money
 from chairside.core.pinyin import pinyin_keys
@@ -61,20 +67,7 @@ def catalogue_rights(staff: Staff) -> CatalogueRights:
     return CatalogueRights(manages_list=org_wide, price_clinic_ids=frozenset(clinic_ids))
 
 
-class _FieldErrors:
-    def __init__(self) -> None:
-        self.fields: dict[str, list[Any]] = {}
-
-    def add(self, field: str, message: Any) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            first = next(iter(self.fields.values()))[0]
-            raise ValidationFailed(first, fields=self.fields)
-
-
-def clean_price(value: Any, errors: _FieldErrors, field: str = "price") -> Decimal | None:
+def clean_price(value: Any, errors: FieldErrors, field: str = "price") -> Decimal | None:
     """A price as money: two places, not negative, within what the column holds."""
     if value is None or (isinstance(value, str) and not value.strip()):
         errors.add(field, _("Enter a price."))
@@ -93,7 +86,7 @@ def clean_price(value: Any, errors: _FieldErrors, field: str = "price") -> Decim
     return price
 
 
-def _clean(values: dict[str, Any], errors: _FieldErrors, *, item: CatalogueItem | None) -> None:
+def _clean(values: dict[str, Any], errors: FieldErrors, *, item: CatalogueItem | None) -> None:
     """Validate and normalise item fields in place."""
     if "code" in values:
         code = (values["code"] or "").strip().lower()
@@ -154,6 +147,17 @@ def _require_list_rights(actor: Staff) -> None:
         )
 
 
+def _save_unique(item: CatalogueItem) -> None:
+    """Save the item; a code taken meanwhile (someone saved it a moment ago) is a conflict."""
+    try:
+        with transaction.atomic():
+            item.save()
+    except IntegrityError:
+        raise Conflict(
+            _("The code %(code)s is already used.") % {"code": item.code}, field="code"
+        ) from None
+
+
 @transaction.atomic
 def catalogue_item_create(
     *,
@@ -178,19 +182,12 @@ def catalogue_item_create(
         "insurance_code": insurance_code,
         "member_discount_allowed": member_discount_allowed,
     }
-    errors = _FieldErrors()
+    errors = FieldErrors()
     _clean(values, errors, item=None)
     errors.raise_if_any()
     item = CatalogueItem(**values)
     _apply_pinyin(item)
-    try:
-        with transaction.atomic():
-            item.save()
-    except IntegrityError:
-        # Someone added the same code a moment ago.
-        raise Conflict(
-            _("The code %(code)s is already used.") % {"code": values["code"]}, field="code"
-        ) from None
+    _save_unique(item)
     audit_record(
         action=AuditEntry.Action.CREATE,
         instance=item,
@@ -216,7 +213,7 @@ def catalogue_item_update(
             % {"fields": ", ".join(sorted(unknown))}
         )
     item = CatalogueItem.objects.select_for_update().get(pk=item.pk)
-    errors = _FieldErrors()
+    errors = FieldErrors()
     _clean(changes, errors, item=item)
     errors.raise_if_any()
     before = snapshot(item)
@@ -227,13 +224,7 @@ def catalogue_item_update(
     fields = [f for f in changed_fields(before, after) if f != "updated_at"]
     if not fields:
         return item
-    try:
-        with transaction.atomic():
-            item.save()
-    except IntegrityError:
-        raise Conflict(
-            _("The code %(code)s is already used.") % {"code": item.code}, field="code"
-        ) from None
+    _save_unique(item)
     after = snapshot(item)
     audit_record(
         action=AuditEntry.Action.UPDATE,
@@ -298,7 +289,7 @@ def clinic_price_set(
 ) -> ClinicPrice:
     """Charge `price` for `item` at `price_clinic` instead of the list price."""
     _check_price_clinic(actor, price_clinic)
-    errors = _FieldErrors()
+    errors = FieldErrors()
     cleaned = clean_price(price, errors)
     errors.raise_if_any()
     assert cleaned is not None

@@ -36,7 +36,7 @@ from chairside.billing.models import (
 from chairside.billing.services.ledger import payment_record
 from chairside.core.audit import audit_record, snapshot
 from chairside.core.clock import clinic_today
-from chairside.core.errors import Conflict, DomainError, ValidationFailed
+from chairside.core.errors import Conflict, DomainError, FieldErrors, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
 from chairside.core.money import Money, quantize_money
 from chairside.core.tenancy import current_tenant
@@ -666,37 +666,33 @@ RULE_FIELDS = frozenset({"name", "threshold", "bonus", "starts_on", "ends_on", "
 
 
 def _clean_rule(values: dict[str, Any], rule: TopUpBonusRule | None) -> None:
-    fields: dict[str, list[Any]] = {}
+    errors = FieldErrors()
     if "name" in values:
         values["name"] = (values["name"] or "").strip()
         if not values["name"]:
-            fields.setdefault("name", []).append(_("Enter a name, e.g. 充1000送100."))
+            errors.add("name", _("Enter a name, e.g. 充1000送100."))
         elif len(values["name"]) > 50:
-            fields.setdefault("name", []).append(_("The name is too long (at most 50 characters)."))
+            errors.add("name", _("The name is too long (at most 50 characters)."))
     for field in ("threshold", "bonus"):
         if field in values:
             try:
                 values[field] = clean_amount(values[field], field=field)
             except ValidationFailed as e:
-                fields.setdefault(field, []).append(e.message)
+                errors.add(field, e.message)
     threshold = values.get("threshold", rule.threshold if rule else None)
     bonus = values.get("bonus", rule.bonus if rule else None)
     if (
-        not fields.get("bonus")
+        not errors.fields.get("bonus")
         and isinstance(threshold, Decimal)
         and isinstance(bonus, Decimal)
         and bonus > threshold
     ):
-        fields.setdefault("bonus", []).append(
-            _("The bonus cannot be more than the top-up it comes with.")
-        )
+        errors.add("bonus", _("The bonus cannot be more than the top-up it comes with."))
     starts_on = values.get("starts_on", rule.starts_on if rule else None)
     ends_on = values.get("ends_on", rule.ends_on if rule else None)
     if starts_on and ends_on and ends_on < starts_on:
-        fields.setdefault("ends_on", []).append(_("The end date is before the start date."))
-    if fields:
-        first = next(iter(fields.values()))[0]
-        raise ValidationFailed(first, fields=fields)
+        errors.add("ends_on", _("The end date is before the start date."))
+    errors.raise_if_any()
 
 
 @transaction.atomic

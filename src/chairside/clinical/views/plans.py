@@ -150,6 +150,42 @@ def _builder(
     return _render(request, "clinical/plan_builder.html", context, status=status)
 
 
+def _attach(form: forms.Form, error: DomainError) -> None:
+    for name in ("title", "note", "reason"):
+        for message in error.fields.get(name, []):
+            if name in form.fields:
+                form.add_error(name, str(message))
+
+
+def _builder_refused(
+    request: ConsoleRequest,
+    error: DomainError,
+    *,
+    patient: Patient,
+    form: forms.Form,
+    mode: str,
+    lines: list[dict[str, Any]],
+    plan: TreatmentPlan | None = None,
+    alternative_to: TreatmentPlan | None = None,
+) -> HttpResponse:
+    """The builder again after the service refused the plan: field errors on the form,
+    per-line errors on the lines, the rest above them."""
+    _attach(form, error)
+    line_errors, general = _errors_of(error)
+    return _builder(
+        request,
+        patient=patient,
+        plan=plan,
+        form=form,
+        mode=mode,
+        lines=lines,
+        line_errors=line_errors,
+        errors=general,
+        alternative_to=alternative_to,
+        status=error.status if error.status != 404 else 400,
+    )
+
+
 # --- the builder --------------------------------------------------------------------------
 
 
@@ -183,18 +219,14 @@ def plan_new(request: ConsoleRequest, patient_id: int) -> HttpResponse:
                     alternative_to=alternative_to,
                 )
             except DomainError as error:
-                _attach(form, error)
-                line_errors, general = _errors_of(error)
-                return _builder(
+                return _builder_refused(
                     request,
+                    error,
                     patient=patient,
                     form=form,
                     mode="new",
                     lines=lines,
-                    line_errors=line_errors,
-                    errors=general,
                     alternative_to=alternative_to,
-                    status=error.status if error.status != 404 else 400,
                 )
             messages.success(request, _("The plan is saved as a draft."))
             return redirect("clinical:plan_detail", plan_id=plan.pk)
@@ -211,13 +243,6 @@ def plan_new(request: ConsoleRequest, patient_id: int) -> HttpResponse:
     return _builder(
         request, patient=patient, form=form, mode="new", lines=[], alternative_to=alternative_to
     )
-
-
-def _attach(form: forms.Form, error: DomainError) -> None:
-    for name in ("title", "note", "reason"):
-        for message in error.fields.get(name, []):
-            if name in form.fields:
-                form.add_error(name, str(message))
 
 
 @require_http_methods(["GET", "POST"])
@@ -249,18 +274,14 @@ def plan_edit(request: ConsoleRequest, plan_id: int) -> HttpResponse:
                     items=form.cleaned_data["items_json"],
                 )
             except DomainError as error:
-                _attach(form, error)
-                line_errors, general = _errors_of(error)
-                return _builder(
+                return _builder_refused(
                     request,
+                    error,
                     patient=plan.patient,
                     plan=plan,
                     form=form,
                     mode="edit",
                     lines=lines,
-                    line_errors=line_errors,
-                    errors=general,
-                    status=error.status if error.status != 404 else 400,
                 )
             messages.success(request, _("The plan is saved."))
             return redirect("clinical:plan_detail", plan_id=plan.pk)
@@ -301,18 +322,14 @@ def plan_change_new(request: ConsoleRequest, plan_id: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
             except DomainError as error:
-                _attach(form, error)
-                line_errors, general = _errors_of(error)
-                return _builder(
+                return _builder_refused(
                     request,
+                    error,
                     patient=plan.patient,
                     plan=plan,
                     form=form,
                     mode="change",
                     lines=lines,
-                    line_errors=line_errors,
-                    errors=general,
-                    status=error.status if error.status != 404 else 400,
                 )
             messages.success(request, _("The change is waiting for approval."))
             return redirect("clinical:plan_detail", plan_id=plan.pk)

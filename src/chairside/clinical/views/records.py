@@ -195,21 +195,23 @@ def record_new(request: ConsoleRequest, patient_id: int) -> HttpResponse:
 # --- the editor -------------------------------------------------------------------------
 
 
-def _edit_page(
+def _editor_page(
     request: ConsoleRequest,
+    template: str,
     record: ClinicalRecord,
-    form: RecordEditForm,
+    form: RecordEditForm | AmendForm,
     content: VersionContent,
     *,
     status: int = 200,
 ) -> HttpResponse:
+    """The draft editor or the amendment page: the form next to the chart to pick teeth on."""
     context = {
         "record": record,
         "patient": record.patient,
         "form": form,
         **_chart_context(mode="pick", content=content),
     }
-    return _render(request, "clinical/record_edit.html", context, status=status)
+    return _render(request, template, context, status=status)
 
 
 def _posted_content(form: RecordEditForm | AmendForm, fallback: VersionContent) -> VersionContent:
@@ -256,7 +258,7 @@ def record_edit(request: ConsoleRequest, record_id: int) -> HttpResponse:
             "plan": record.plan_id,
         }
         form = RecordEditForm(initial=initial, plans=plans)
-        return _edit_page(request, record, form, current)
+        return _editor_page(request, "clinical/record_edit.html", record, form, current)
     form = RecordEditForm(request.POST, plans=plans)
     if form.is_valid():
         plan = next((p for p in plans if p.pk == form.cleaned_data["plan"]), None)
@@ -279,7 +281,14 @@ def record_edit(request: ConsoleRequest, record_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The draft is saved."))
             return redirect("clinical:record_edit", record_id=record.pk)
-    return _edit_page(request, record, form, _posted_content(form, current), status=400)
+    return _editor_page(
+        request,
+        "clinical/record_edit.html",
+        record,
+        form,
+        _posted_content(form, current),
+        status=400,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -373,7 +382,13 @@ def record_amend(request: ConsoleRequest, record_id: int) -> HttpResponse:
             **latest.content.sections,
             "findings": VersionContent(sections={}, findings=latest.content.findings).to_json(),
         }
-        return _amend_page(request, record, AmendForm(initial=initial), latest.content)
+        return _editor_page(
+            request,
+            "clinical/record_amend.html",
+            record,
+            AmendForm(initial=initial),
+            latest.content,
+        )
     form = AmendForm(request.POST)
     if form.is_valid():
         try:
@@ -394,24 +409,7 @@ def record_amend(request: ConsoleRequest, record_id: int) -> HttpResponse:
             )
             return redirect("clinical:record_detail", record_id=record.pk)
     content = _posted_content(form, latest.content)
-    return _amend_page(request, record, form, content, status=400)
-
-
-def _amend_page(
-    request: ConsoleRequest,
-    record: ClinicalRecord,
-    form: AmendForm,
-    content: VersionContent,
-    *,
-    status: int = 200,
-) -> HttpResponse:
-    context = {
-        "record": record,
-        "patient": record.patient,
-        "form": form,
-        **_chart_context(mode="pick", content=content),
-    }
-    return _render(request, "clinical/record_amend.html", context, status=status)
+    return _editor_page(request, "clinical/record_amend.html", record, form, content, status=400)
 
 
 # --- templates --------------------------------------------------------------------------
