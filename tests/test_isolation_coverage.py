@@ -1,4 +1,5 @@
-"""Every operation of the billing and clinical APIs falls to one module's isolation tests.
+"""Every operation of the billing, clinical and promotions APIs falls to one module's
+isolation tests (membership's one module checks its whole tag itself).
 
 Each of those modules proves its own part complete (test_every_..._is_covered); this test
 proves the parts add up to the whole tag, so a new path under a new prefix cannot slip
@@ -12,6 +13,8 @@ from tests.billing.test_catalogue_api import MINE as CATALOGUE
 from tests.billing.test_stored_value_api import MINE as STORED_VALUE
 from tests.clinical.test_plans_api import MY_PREFIXES as PLANS
 from tests.clinical.test_records_api import RECORD_PATHS as RECORDS
+from tests.promotions.test_coupons_api import MINE as COUPONS
+from tests.promotions.test_flash_sales_api import MINE as FLASH_SALES
 
 BILLS = ("/bills", "/refunds", "/daily-closes", "/patients/{}/arrears")
 
@@ -38,5 +41,14 @@ def test_every_clinical_operation_belongs_to_an_isolation_suite(db: None) -> Non
         op
         for op in documented_operations(tags={"clinical"})
         if not _under(_path(op), PLANS + RECORDS)
+    }
+    assert stray == set()
+
+
+def test_every_promotions_operation_belongs_to_an_isolation_suite(db: None) -> None:
+    stray = {
+        op
+        for op in documented_operations(tags={"promotions"})
+        if not _under(_path(op), (*COUPONS, FLASH_SALES))
     }
     assert stray == set()

@@ -29,8 +29,10 @@ from chairside.core.api_auth import (
     method_not_allowed_body,
 )
 from chairside.core.errors import NotFound
+from chairside.membership.api import router as membership_router
 from chairside.messaging.api import router as messaging_router
 from chairside.patients.api import router as patients_router
+from chairside.promotions.api import router as promotions_router
 from chairside.scheduling.api import router as scheduling_router
 
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -98,6 +100,8 @@ api.add_router("/", scheduling_router)
 api.add_router("/", messaging_router)
 api.add_router("/", billing_router)
 api.add_router("/", clinical_router)
+api.add_router("/", membership_router)
+api.add_router("/", promotions_router)
 
 # Last, so that it only catches addresses no router claims.
 _unknown = Router()

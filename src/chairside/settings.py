@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "chairside.scheduling",
     "chairside.billing",
     "chairside.clinical",
+    "chairside.membership",
+    "chairside.promotions",
     "chairside.messaging",
     "chairside.portal",
     "chairside.demo",
@@ -207,6 +209,22 @@ CELERY_BEAT_SCHEDULE = {
     "scheduling.generate_recalls": {"task": "scheduling.generate_recalls", "schedule": 86400.0},
     # Spent and expired portal sign-in codes are kept a day for the audit, then removed.
     "portal.purge_login_codes": {"task": "portal.purge_login_codes", "schedule": 86400.0},
+    # Membership review (expiry, downgrades at period end) and points expiry (M1, M4).
+    "membership.daily": {"task": "membership.daily", "schedule": 86400.0},
+    # Flash sales (K3): unpaid reservations give their stock back; paid claims whose coupon
+    # could not be issued are retried; the sold counters are checked against the claims.
+    "promotions.expire_flash_sale_claims": {
+        "task": "promotions.expire_flash_sale_claims",
+        "schedule": 60.0,
+    },
+    "promotions.issue_paid_flash_sale_coupons": {
+        "task": "promotions.issue_paid_flash_sale_coupons",
+        "schedule": 300.0,
+    },
+    "promotions.reconcile_flash_sale_counters": {
+        "task": "promotions.reconcile_flash_sale_counters",
+        "schedule": 600.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING above
@@ -237,6 +255,12 @@ CHAIRSIDE_MESSAGING_VERIFICATION_TTL_SECONDS = 10 * 60
 # Dotted paths of extra send guards (SMS quota, per-number limits: N2), run before each send.
 CHAIRSIDE_MESSAGING_SEND_GUARDS: list[str] = []
 
+# Online payment of flash-sale orders: a PaymentProcessor (promotions/payments.py). The fake
+# pays at once; a WeChat Pay or Alipay adapter takes its place in production.
+CHAIRSIDE_PAYMENT_PROCESSOR = os.environ.get(
+    "CHAIRSIDE_PAYMENT_PROCESSOR", "chairside.promotions.payments.FakePaymentProcessor"
+)
+
 # Panels of other apps on a page whose app must not import them (core.panels): dotted paths
 # to functions (request, subject) -> (template name, context) or None.
 CHAIRSIDE_TODAY_PANELS = ["chairside.clinical.today.todays_plans_panel"]
@@ -259,4 +283,15 @@ else:
 
 # Discount sources of the bill pipeline (billing.discounts.DiscountSource), by dotted path:
 # membership adds its tier discount and promotions its coupons here. Empty: manual only.
-CHAIRSIDE_DISCOUNT_SOURCES: list[str] = []
+CHAIRSIDE_DISCOUNT_SOURCES: list[str] = [
+    "chairside.membership.discounts.TierDiscountSource",
+    "chairside.promotions.discounts.CouponDiscountSource",
+]
+
+# Listeners of billing events (billing.events): membership earns and claws back points.
+CHAIRSIDE_BILLING_LISTENERS: list[str] = [
+    "chairside.membership.listeners.MembershipBillingListener",
+]
+
+# Booking time held back for member tiers with priority booking (scheduling.priority).
+CHAIRSIDE_PRIORITY_WINDOWS = "chairside.membership.priority.MemberPriorityWindows"

@@ -15,6 +15,8 @@ urlpatterns = [
     path("schedule/", include("chairside.scheduling.urls")),
     path("billing/", include("chairside.billing.urls")),
     path("clinical/", include("chairside.clinical.urls")),
+    path("membership/", include("chairside.membership.urls")),
+    path("promotions/", include("chairside.promotions.urls")),
     path("p/", include("chairside.portal.urls")),
     path("", include("chairside.core.urls")),
 ]

@@ -657,7 +657,7 @@ def test_a_sent_reminder_is_left_as_it_is_by_its_dedupe_key(chain: Chain) -> Non
 # --- templates ------------------------------------------------------------------------
 
 
-def test_default_templates_cover_the_appointment_and_portal_events(chain: Chain) -> None:
+def test_default_templates_cover_the_appointment_portal_and_renewal_events(chain: Chain) -> None:
     world = chain.world
     with tenant_scope(world.org):
         sms = set(
@@ -673,6 +673,7 @@ def test_default_templates_cover_the_appointment_and_portal_events(chain: Chain)
         "appointment.changed",
         "appointment.cancelled",
         "portal.login_code",
+        "membership.renewal",
     }
     assert again == []
     with tenant_scope(world.org):

@@ -22,6 +22,8 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("billing:refunds", _("Refunds"), "undo", "billing.refund|billing.refund_approve"),
     ("billing:close", _("Daily close"), "lock", "billing.close|billing.view_all"),
     ("clinical:plan_changes", _("Plan changes"), "check", "plans.approve"),
+    ("membership:members", _("Members"), "star", "membership.view"),
+    ("promotions:coupons", _("Coupons"), "ticket", "promotions.view"),
     ("patients:list", _("Patients"), "users", "patients.view"),
     ("patients:referrals", _("Referrals"), "share", "patients.referrals"),
     ("patients:segments", _("Segments"), "filter", "segments.manage"),
@@ -33,6 +35,9 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
         "billing.stored_value|billing.catalogue",
     ),
     ("clinical:templates", _("Record templates"), "file", "clinical.templates"),
+    ("membership:tiers", _("Member tiers"), "award", "membership.manage"),
+    ("promotions:coupon_templates", _("Coupon templates"), "tag", "promotions.manage"),
+    ("promotions:flash_sale_list", _("Flash sales"), "zap", "promotions.view"),
     ("core:staff", _("Staff"), "id", "staff.view"),
     ("core:audit", _("Audit log"), "shield", "audit.view"),
 ]

@@ -49,6 +49,13 @@ PERMISSIONS: dict[str, object] = {
     "billing.catalogue": _("Manage the service catalogue and prices"),
     "billing.stored_value": _("Top up and pay out stored-value cards"),
     "billing.view_all": _("View bills and daily closes of every clinic"),
+    "membership.view": _("View members, tiers and points"),
+    "membership.enrol": _("Enrol members and renew memberships"),
+    "membership.manage": _("Set up tiers, benefits and points rules"),
+    "membership.points": _("Adjust points and redeem gifts"),
+    "promotions.view": _("View coupons and flash sales"),
+    "promotions.issue": _("Issue coupons to patients"),
+    "promotions.manage": _("Set up coupon templates and flash sales"),
 }
 
 _PATIENT_DESK = [
@@ -62,6 +69,10 @@ _PATIENT_DESK = [
     "staff.view",
 ]
 _CASHIER = [
+    "membership.view",
+    "membership.enrol",
+    "promotions.view",
+    "promotions.issue",
     "plans.view",
     "plans.execute",
     "billing.view",
@@ -92,6 +103,11 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "billing.view_all",
             "billing.catalogue",
             "clinical.templates",
+            "membership.view",
+            "membership.manage",
+            "promotions.view",
+            "promotions.issue",
+            "promotions.manage",
         ],
     ),
     "clinic_manager": (
@@ -117,6 +133,7 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "billing.close",
             "clinical.view",
             "clinical.amend",
+            "membership.points",
         ],
     ),
     "front_desk": (
@@ -179,6 +196,10 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "messaging.view",
             "messaging.view_all",
             "messaging.templates",
+            "membership.view",
+            "promotions.view",
+            "promotions.issue",
+            "promotions.manage",
         ],
     ),
     "inventory_clerk": (_("Inventory clerk"), False, ["clinics.view", "staff.view"]),

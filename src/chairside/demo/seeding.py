@@ -24,6 +24,7 @@ from chairside.demo.data import (
     StaffSeed,
 )
 from chairside.demo.visits import seed_clinical_and_billing
+from chairside.membership.demo import demo_membership_install
 from chairside.messaging.services import default_templates_install
 from chairside.patients.models import (
     Family,
@@ -82,12 +83,19 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         progress(f"{organization.slug}: schedules, {booked} appointments, message templates")
         visits = seed_clinical_and_billing(organization)
         progress(f"{organization.slug}: price list, record templates, {visits} charged visits")
+        members = demo_membership_install(organization=organization, actor=_owner(organization))
+        progress(f"{organization.slug}: member tiers, {members} members")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
         # the whole surname behind the first page of a search.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     progress("done")
+
+
+def _owner(organization: Organization) -> Staff:
+    with tenant_scope(organization):
+        return Staff.objects.filter(role_grants__role__code="boss").order_by("id")[0]
 
 
 def _care_rules(organization: Organization) -> None:

@@ -1,5 +1,6 @@
-"""The templates a new organization starts with: Chinese texts for the appointment events and
-the portal's sign-in code. Clinics edit them afterwards; these are data, not translations."""
+"""The templates a new organization starts with: Chinese texts for the appointment events,
+the portal's sign-in code and membership renewal reminders. Clinics edit them afterwards;
+these are data, not translations."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str]] = [
         "portal.login_code",
         ChannelType.SMS,
         "您的登录验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。",
+    ),
+    (
+        "membership.renewal",
+        ChannelType.SMS,
+        "{patient_name}您好，您在{organization_name}的{tier_name}（卡号{card_number}）将于"
+        "{expires_on}到期，续费请咨询前台或致电{clinic_phone}。",
     ),
     (
         "appointment.confirmation",

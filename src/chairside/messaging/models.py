@@ -73,6 +73,11 @@ EVENTS: dict[str, MessageEvent] = {
     "portal.login_code": MessageEvent(
         MessageKind.VERIFICATION, COMMON_VARIABLES | {"code", "minutes"}, _("Portal sign-in code")
     ),
+    "membership.renewal": MessageEvent(
+        MessageKind.NOTIFICATION,
+        COMMON_VARIABLES | {"card_number", "tier_name", "expires_on"},
+        _("Membership renewal reminder"),
+    ),
 }
 
 

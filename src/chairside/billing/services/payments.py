@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chairside.billing import events
 from chairside.billing.errors import BillingErrorCode
 from chairside.billing.models import (
     Bill,
@@ -245,6 +246,7 @@ def _pay(
     bill.paid_total += total
     bill.arrears -= total
     bill.save(update_fields=["paid_total", "arrears"])
+    events.bill_paid(bill, payments)
     audit_record(
         action=AuditEntry.Action.UPDATE,
         instance=bill,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chairside.billing import events
 from chairside.billing.errors import BillingErrorCode
 from chairside.billing.models import Bill, Payment, PaymentMethod, Refund
 from chairside.billing.selectors.bills import money_by_method
@@ -76,6 +77,7 @@ def _pay_out(bill: Bill, refund: Refund, actor: Staff, clinic: Clinic) -> None:
     refund.save(update_fields=["status", "decided_by", "decided_at", "payment", "decision_note"])
     bill.refunded_total += refund.amount
     bill.save(update_fields=["refunded_total"])
+    events.bill_refunded(bill, refund)
     if bill.refunded_total == bill.net_total and bill.arrears == 0 and bill.net_total > 0:
         # Everything paid went back: the sources give back what was used (a coupon).
         discounts_release(bill, actor)

@@ -485,11 +485,17 @@ def bill_discounts(request: ConsoleRequest, bill_id: int) -> HttpResponse:
                     amount=None if percent else value,
                     percent=value if percent else None,
                 )
+            selected = form.selected()
+            # A coupon code typed or scanned at the desk (a bearer coupon): the coupon
+            # source resolves "code:<code>" references.
+            code = request.POST.get("coupon_code", "").strip()[:40]
+            if code:
+                selected.setdefault(DiscountStep.COUPON, []).append(f"code:{code}")
             bill = bill_services.bill_discounts_apply(
                 actor=access.staff,
                 clinic=access.clinic,
                 bill=bill,
-                selected=form.selected(),
+                selected=selected,
                 manual=manual,
                 can_approve=access.can("billing.discount_approve"),
             )
