@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from chairside.billing.models import Bill, CatalogueItem, Payment, StoredValueAccount
 from chairside.clinical.models import ClinicalRecord, RecordTemplate, TreatmentPlan
@@ -14,6 +15,7 @@ from chairside.clinical.rendering import verify
 from chairside.core.models import Organization
 from chairside.core.tenancy import tenant_scope
 from chairside.demo.seeding import seed_demo
+from chairside.promotions.models import Coupon, CouponTemplate, FlashSale
 
 
 @pytest.mark.django_db
@@ -40,3 +42,7 @@ def test_the_demo_has_visits_bills_and_a_card() -> None:
         }
         card = StoredValueAccount.objects.get()
         assert (card.principal_balance, card.bonus_balance) == (Decimal("3000"), Decimal("400"))
+        # Coupons to redeem and a flash sale open now.
+        assert CouponTemplate.objects.count() == 4
+        assert Coupon.objects.filter(holder__isnull=False).count() == 4
+        assert FlashSale.objects.filter(starts_at__lte=timezone.now(), ends_at__gt=timezone.now())

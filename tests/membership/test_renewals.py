@@ -12,17 +12,13 @@ from chairside.membership.selectors.members import renewal_report
 from chairside.membership.services.members import member_enrol
 from chairside.membership.services.renewals import (
     RENEWAL_EVENT,
-    RENEWAL_EVENT_VARIABLES,
     renewal_reminders_send,
 )
 from chairside.messaging.models import (
-    COMMON_VARIABLES,
-    EVENTS,
-    MessageEvent,
-    MessageKind,
     MessageTemplate,
     OutboxMessage,
 )
+from chairside.messaging.services import default_templates_install
 from chairside.patients.services import patient_update
 from tests.billing.conftest import Shop
 from tests.conftest import World
@@ -33,18 +29,6 @@ DUE = date(2027, 8, 20)  # 25 days before the cards enrolled on 2026-09-14 expir
 
 
 @pytest.fixture
-def renewal_event(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Stands in for the entry messaging.models.EVENTS gets (see the membership report).
-    monkeypatch.setitem(
-        EVENTS,
-        RENEWAL_EVENT,
-        MessageEvent(
-            MessageKind.NOTIFICATION, COMMON_VARIABLES | RENEWAL_EVENT_VARIABLES, "Renewal"
-        ),
-    )
-
-
-@pytest.fixture
 def member(world: World, shop: Shop, club: Club) -> Member:
     patient_update(actor=world.boss, clinic=world.clinic1, patient=shop.zhang, phone="13900001111")
     return member_enrol(
@@ -52,18 +36,7 @@ def member(world: World, shop: Shop, club: Club) -> Member:
     )
 
 
-def test_nothing_is_sent_while_messaging_does_not_know_the_event(
-    world: World, member: Member
-) -> None:
-    if RENEWAL_EVENT in EVENTS:
-        pytest.skip("messaging knows the event now")
-    run = renewal_reminders_send(organization=world.org, today=DUE)
-    assert (run.sent, OutboxMessage.objects.count()) == (0, 0)
-
-
-def test_members_expiring_soon_get_one_reminder(
-    world: World, member: Member, renewal_event: None
-) -> None:
+def test_members_expiring_soon_get_one_reminder(world: World, member: Member) -> None:
     # No template yet: skipped, tried again later.
     assert renewal_reminders_send(organization=world.org, today=DUE).skipped == 1
     MessageTemplate.objects.create(
@@ -84,3 +57,12 @@ def test_members_expiring_soon_get_one_reminder(
     assert renewal_reminders_send(organization=world.org, today=DUE).sent == 0
     report = renewal_report(today=DUE)
     assert [m.pk for m in report.due] == [m.pk for m in report.reminded] == [member.pk]
+
+
+def test_the_default_template_carries_the_reminder(world: World, member: Member) -> None:
+    default_templates_install(organization=world.org)
+
+    assert renewal_reminders_send(organization=world.org, today=DUE).sent == 1
+
+    [message] = OutboxMessage.objects.all()
+    assert "金卡（卡号M00000001）将于2027-09-14到期" in message.body

@@ -37,6 +37,7 @@ from chairside.patients.models import (
     Tag,
 )
 from chairside.patients.services import segment_save
+from chairside.promotions.demo import demo_promotions_install
 from chairside.scheduling.demo import seed_schedules
 from chairside.scheduling.models import AppointmentType
 from chairside.scheduling.services import (
@@ -84,7 +85,8 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         visits = seed_clinical_and_billing(organization)
         progress(f"{organization.slug}: price list, record templates, {visits} charged visits")
         members = demo_membership_install(organization=organization, actor=_owner(organization))
-        progress(f"{organization.slug}: member tiers, {members} members")
+        coupons = demo_promotions_install(organization=organization, actor=_owner(organization))
+        progress(f"{organization.slug}: member tiers, {members} members, {coupons} coupons")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
         # the whole surname behind the first page of a search.

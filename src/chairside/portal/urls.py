@@ -24,4 +24,27 @@ urlpatterns = [
         views.booking_reschedule,
         name="reschedule",
     ),
+    path("<slug:org_slug>/card/", views.member_card, name="card"),
+    path("<slug:org_slug>/coupons/", views.coupon_list, name="coupons"),
+    path("<slug:org_slug>/flash-sales/", views.flash_sale_list, name="flash_sales"),
+    path(
+        "<slug:org_slug>/flash-sales/<int:sale_id>/claim/",
+        views.flash_sale_claim_view,
+        name="flash_sale_claim_new",
+    ),
+    path(
+        "<slug:org_slug>/flash-sales/claims/<int:claim_id>/",
+        views.flash_sale_claim_detail,
+        name="flash_sale_claim",
+    ),
+    path(
+        "<slug:org_slug>/flash-sales/claims/<int:claim_id>/pay/",
+        views.flash_sale_pay,
+        name="flash_sale_pay",
+    ),
+    path(
+        "<slug:org_slug>/flash-sales/claims/<int:claim_id>/paid/",
+        views.flash_sale_paid,
+        name="flash_sale_paid",
+    ),
 ]
