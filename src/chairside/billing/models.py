@@ -19,15 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from chairside.core.models import Clinic, Staff
+from chairside.core.money import money_field
 from chairside.core.teeth import ToothSetField
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient
 
 ZERO = Decimal("0.00")
-
-
-def money_field(verbose_name: Any, **kwargs: Any) -> models.DecimalField[Any, Any]:
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 class Category(models.TextChoices):

@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from chairside.billing.models import BillLine, CatalogueItem, money_field
+from chairside.billing.models import BillLine, CatalogueItem
 from chairside.core.crypto import EncryptedTextField
 from chairside.core.models import Clinic, Staff
+from chairside.core.money import money_field
 from chairside.core.teeth import ToothSetField
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient

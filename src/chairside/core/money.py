@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Self
+from typing import Any, Self
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.errors import ErrorCode, ValidationFailed
@@ -179,3 +180,8 @@ class Money:
     def __str__(self) -> str:
         text = f"¥{self.amount.copy_abs():,.2f}"
         return f"-{text}" if self.is_negative else text
+
+
+def money_field(verbose_name: Any = None, **kwargs: Any) -> models.DecimalField[Any, Any]:
+    """A model column of yuan: Decimal(12, 2), up to 9,999,999,999.99."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)

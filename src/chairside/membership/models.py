@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chairside.billing.models import Bill, BillLine, CatalogueItem, Category
 from chairside.core.models import Clinic, Staff
+from chairside.core.money import money_field
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient
 
@@ -67,9 +68,7 @@ class Tier(TenantModel):
     qualification = models.CharField(
         _("qualifies by"), max_length=10, choices=Qualification.choices, default=Qualification.SPEND
     )
-    threshold = models.DecimalField(
-        _("qualifying total"), max_digits=12, decimal_places=2, default=ZERO
-    )
+    threshold = money_field(_("qualifying total"), default=ZERO)
     period_days = models.PositiveIntegerField(_("qualifying period (days)"), default=365)
     # M7: enrolment straight into this tier needs the qualifying total already.
     requires_qualification = models.BooleanField(
@@ -175,9 +174,7 @@ class Member(TenantModel):
     # The end of the current qualifying period: the review may downgrade then.
     review_on = models.DateField(_("next review"))
     # The total by the current tier's qualification, as of the last payment or review.
-    qualifying_total = models.DecimalField(
-        _("qualifying total"), max_digits=12, decimal_places=2, default=ZERO
-    )
+    qualifying_total = money_field(_("qualifying total"), default=ZERO)
     points_balance = models.IntegerField(_("points"), default=0)
     # The expiry date a renewal reminder was sent for (M6).
     reminded_for = models.DateField(null=True, blank=True)
@@ -225,7 +222,7 @@ class TierChange(TenantModel):
     )
     to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
-    qualifying_total = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    qualifying_total = money_field(default=ZERO)
     created_by = models.ForeignKey(
         Staff, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -306,7 +303,7 @@ class PointsEntry(TenantModel):
         Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # The yuan the points came from (earn) or went back with (clawback).
-    amount = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    amount = money_field(default=ZERO)
     gift = models.ForeignKey(
         PointsGift, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -17,14 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from chairside.billing.models import Bill, CatalogueItem
 from chairside.core.models import Clinic, Staff
+from chairside.core.money import money_field
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient
 
 ZERO = Decimal("0.00")
-
-
-def _money(verbose_name: Any, **kwargs: Any) -> models.DecimalField[Any, Any]:
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 class CouponKind(models.TextChoices):
@@ -46,12 +43,12 @@ class CouponTemplate(TenantModel):
     kind = models.CharField(_("kind"), max_length=20, choices=CouponKind.choices)
     description = models.CharField(_("description"), max_length=200, blank=True)
     # Cash voucher: yuan off.
-    amount = _money(_("amount off"), null=True, blank=True)
+    amount = money_field(_("amount off"), null=True, blank=True)
     # Discount coupon: percent off (15 = 15% off, i.e. 8.5折), optionally capped.
     percent_off = models.DecimalField(
         _("percent off"), max_digits=5, decimal_places=2, null=True, blank=True
     )
-    max_discount = _money(_("discount cap"), null=True, blank=True)
+    max_discount = money_field(_("discount cap"), null=True, blank=True)
     # Service voucher: one of these items free.
     service_items = models.ManyToManyField(
         CatalogueItem, blank=True, related_name="+", verbose_name=_("free services")
@@ -63,7 +60,7 @@ class CouponTemplate(TenantModel):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     valid_days = models.PositiveIntegerField(_("valid days after issue"), null=True, blank=True)
     # Tested on what is left of the applicable lines after the member-tier discount.
-    min_spend = _money(_("minimum spend"), default=ZERO)
+    min_spend = money_field(_("minimum spend"), default=ZERO)
     # Empty lists: every category / item applies.
     categories = models.JSONField(_("categories"), default=list, blank=True)
     items = models.ManyToManyField(
@@ -232,7 +229,7 @@ class CouponUse(TenantModel):
         Entitlement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     count = models.PositiveIntegerField(_("count"), default=1)
-    amount = _money(_("amount"))
+    amount = money_field(_("amount"))
     created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     reversed_at = models.DateTimeField(null=True, blank=True)
@@ -273,7 +270,7 @@ class FlashSale(TenantModel):
         related_name="flash_sales",
         verbose_name=_("coupon sold"),
     )
-    price = _money(_("price"))
+    price = money_field(_("price"))
     stock = models.PositiveIntegerField(_("stock"))
     sold = models.PositiveIntegerField(_("sold"), default=0)
     starts_at = models.DateTimeField(_("starts at"))
@@ -354,7 +351,7 @@ class FlashSaleClaim(TenantModel):
         choices=FlashSaleClaimStatus.choices,
         default=FlashSaleClaimStatus.RESERVED,
     )
-    amount = _money(_("amount"))
+    amount = money_field(_("amount"))
     # Ours, sent to the payment processor as the order number (out_trade_no).
     reference = models.CharField(_("order number"), max_length=32)
     # The processor's transaction id, once paid.
