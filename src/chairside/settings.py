@@ -181,6 +181,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHAIRSIDE_LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every layout step of every receipt at INFO.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }
 
 # --- messaging and background work ---

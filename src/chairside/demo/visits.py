@@ -24,7 +24,8 @@ from chairside.core.models import Clinic, Organization, Staff
 from chairside.core.tenancy import tenant_scope
 from chairside.patients.models import Patient
 
-# (catalogue code, teeth) of each visit's plan; the first item is done on the day.
+# Each visit's record, its plan's (catalogue code, teeth) items — the first is done on the
+# day — and how the bill is paid ((method, share of the amount due), the last takes the rest).
 _VISITS: tuple[dict[str, object], ...] = (
     {
         "complaint": "右下后牙冷热刺激痛两周",
@@ -57,11 +58,6 @@ _VISITS: tuple[dict[str, object], ...] = (
 )
 
 
-def _item_code(wanted: str, codes: set[str]) -> str | None:
-    """The demo catalogue's code that starts with `wanted` (codes carry brand suffixes)."""
-    return next((code for code in sorted(codes) if code.startswith(wanted)), None)
-
-
 def seed_clinical_and_billing(organization: Organization) -> int:
     """Price list, promotions and templates for the organization; demo visits where it has a
     doctor and patients. Returns the number of visits made."""
@@ -86,10 +82,10 @@ def seed_clinical_and_billing(organization: Organization) -> int:
         )
         if clinic is None or doctor is None or desk is None:
             return 0
-        codes = set(CatalogueItem.objects.values_list("code", flat=True))
+        catalogue = {item.code: item for item in CatalogueItem.objects.all()}
         patients = list(Patient.objects.order_by("id")[: len(_VISITS)])
         for visit, patient in zip(_VISITS, patients, strict=False):
-            _visit(visit, patient, clinic=clinic, doctor=doctor, desk=desk, codes=codes)
+            _visit(visit, patient, clinic=clinic, doctor=doctor, desk=desk, catalogue=catalogue)
         # A family's shared card, topped up under the 充3000送400 promotion.
         parent = Patient.objects.filter(family__isnull=False).order_by("id").first()
         if parent is not None:
@@ -109,14 +105,12 @@ def _visit(
     clinic: Clinic,
     doctor: Staff,
     desk: Staff,
-    codes: set[str],
+    catalogue: dict[str, CatalogueItem],
 ) -> None:
-    items = []
-    for wanted, teeth in visit["items"]:  # type: ignore[attr-defined]
-        code = _item_code(wanted, codes)
-        if code is not None:
-            item = CatalogueItem.objects.get(code=code)
-            items.append(PlanItemInput(item_id=item.pk, teeth=tuple(teeth)))
+    items = [
+        PlanItemInput(item_id=catalogue[code].pk, teeth=tuple(teeth))
+        for code, teeth in visit["items"]  # type: ignore[attr-defined]
+    ]
     plan = plan_create(
         actor=doctor, clinic=clinic, patient=patient, title=str(visit["plan"]), items=items
     )

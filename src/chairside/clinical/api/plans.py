@@ -7,11 +7,13 @@ charge lands on the bill of the clinic acted in); another organization's plans a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
-from chairside.clinical.models import PlanItem
+from chairside.clinical.models import PlanItem, TreatmentPlan
 from chairside.clinical.schemas.plans import (
     ChangeQuery,
     DecisionIn,
@@ -108,16 +110,10 @@ def plan_update(request: HttpRequest, plan_id: PathId, payload: PlanUpdateIn) ->
     return _plan_out(plan_id)
 
 
-def _step(request: HttpRequest, plan_id: int, action: str) -> PlanOut:
+def _step(request: HttpRequest, plan_id: int, step: Callable[..., TreatmentPlan]) -> PlanOut:
     access = access_of(request)
     access.require("plans.write")
     plan = selectors.get_plan(plan_id=plan_id)
-    step = {
-        "propose": services.plan_propose,
-        "accept": services.plan_accept,
-        "decline": services.plan_decline,
-        "cancel": services.plan_cancel,
-    }[action]
     step(actor=access.staff, clinic=access.clinic, plan=plan)
     return _plan_out(plan_id)
 
@@ -128,7 +124,7 @@ def _step(request: HttpRequest, plan_id: int, action: str) -> PlanOut:
     summary="Propose a draft plan to the patient",
 )
 def plan_propose(request: HttpRequest, plan_id: PathId) -> PlanOut:
-    return _step(request, plan_id, "propose")
+    return _step(request, plan_id, services.plan_propose)
 
 
 @router.post(
@@ -138,7 +134,7 @@ def plan_propose(request: HttpRequest, plan_id: PathId) -> PlanOut:
 )
 def plan_accept(request: HttpRequest, plan_id: PathId) -> PlanOut:
     """The group's other open alternatives are declined."""
-    return _step(request, plan_id, "accept")
+    return _step(request, plan_id, services.plan_accept)
 
 
 @router.post(
@@ -147,7 +143,7 @@ def plan_accept(request: HttpRequest, plan_id: PathId) -> PlanOut:
     summary="Record that the patient declined the plan",
 )
 def plan_decline(request: HttpRequest, plan_id: PathId) -> PlanOut:
-    return _step(request, plan_id, "decline")
+    return _step(request, plan_id, services.plan_decline)
 
 
 @router.post(
@@ -157,7 +153,7 @@ def plan_decline(request: HttpRequest, plan_id: PathId) -> PlanOut:
 )
 def plan_cancel(request: HttpRequest, plan_id: PathId) -> PlanOut:
     """Open items are cancelled; what was executed stays billed."""
-    return _step(request, plan_id, "cancel")
+    return _step(request, plan_id, services.plan_cancel)
 
 
 @router.patch(
