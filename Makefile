@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+DEBIAN_PACKAGES := chromium fonts-noto-cjk gettext libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 # Compiled translations are build output (see .gitignore), made from the .po files on install.
 LOCALE_MO := $(patsubst %.po,%.mo,$(wildcard src/chairside/locale/*/LC_MESSAGES/django.po))
 

@@ -29,6 +29,8 @@ from chairside.core.api_auth import (
     method_not_allowed_body,
 )
 from chairside.core.errors import NotFound
+from chairside.esign.api import router as esign_router
+from chairside.forms.api import router as forms_router
 from chairside.membership.api import router as membership_router
 from chairside.messaging.api import router as messaging_router
 from chairside.patients.api import router as patients_router
@@ -102,6 +104,8 @@ api.add_router("/", billing_router)
 api.add_router("/", clinical_router)
 api.add_router("/", membership_router)
 api.add_router("/", promotions_router)
+api.add_router("/", esign_router)
+api.add_router("/", forms_router)
 
 # Last, so that it only catches addresses no router claims.
 _unknown = Router()

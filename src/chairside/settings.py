@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "chairside.clinical",
     "chairside.membership",
     "chairside.promotions",
+    "chairside.esign",
+    "chairside.forms",
     "chairside.messaging",
     "chairside.portal",
     "chairside.demo",
@@ -227,6 +229,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.reconcile_flash_sale_counters",
         "schedule": 600.0,
     },
+    # The evidence log's root is time-stamped (a signed tree head) every ten minutes (F4).
+    "esign.sign_tree_heads": {"task": "esign.sign_tree_heads", "schedule": 600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING above
@@ -297,3 +301,21 @@ CHAIRSIDE_BILLING_LISTENERS: list[str] = [
 
 # Booking time held back for member tiers with priority booking (scheduling.priority).
 CHAIRSIDE_PRIORITY_WINDOWS = "chairside.membership.priority.MemberPriorityWindows"
+
+# E-signatures (esign app; docs/operations.md "E-signatures"). The default certificate
+# authority is the organization's own and the default time-stamping authority is Chairside's
+# own RFC 3161 service: both make signatures anyone can verify, but only a licensed CA
+# (电子认证服务机构) and an accredited TSA give them the legal weight of a "reliable
+# electronic signature". Production points these at them through the same interfaces.
+CHAIRSIDE_CA = os.environ.get("CHAIRSIDE_CA", "chairside.esign.pki.OrganizationCa")
+# Empty: time-stamp in process with Chairside's own TSA (served at /esign/tsa too).
+CHAIRSIDE_TSA_URL = os.environ.get("CHAIRSIDE_TSA_URL", "")
+# The public address of this installation, written into certificates (CRL location).
+CHAIRSIDE_PUBLIC_URL = os.environ.get("CHAIRSIDE_PUBLIC_URL", "http://127.0.0.1:8000")
+# Resident ID + name checks at key enrolment; the fake accepts any well-formed ID whose
+# name matches. A real adapter calls a licensed identity-verification service.
+CHAIRSIDE_IDENTITY_VERIFIER = os.environ.get(
+    "CHAIRSIDE_IDENTITY_VERIFIER", "chairside.esign.identity.FakeIdentityVerifier"
+)
+# Listeners of signed-document events (esign.events): forms follows its documents.
+CHAIRSIDE_ESIGN_LISTENERS: list[str] = ["chairside.forms.listeners.on_document_event"]

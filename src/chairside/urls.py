@@ -17,6 +17,8 @@ urlpatterns = [
     path("clinical/", include("chairside.clinical.urls")),
     path("membership/", include("chairside.membership.urls")),
     path("promotions/", include("chairside.promotions.urls")),
+    path("forms/", include("chairside.forms.urls")),
+    path("", include("chairside.esign.urls")),
     path("p/", include("chairside.portal.urls")),
     path("", include("chairside.core.urls")),
 ]

@@ -4,7 +4,7 @@ where it holds no role is refused), permissions, and the main flows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +14,19 @@ from django.utils import translation
 from chairside.billing.models import Category
 from chairside.core.models import AuditEntry
 from chairside.core.tenancy import tenant_scope
-from chairside.membership.models import Member, PointsEntry, PointsGift, Tier, TierBenefit
+from chairside.membership.models import (
+    Member,
+    MembershipSettings,
+    MemberWindow,
+    PointsEntry,
+    PointsGift,
+    PointsRule,
+    Tier,
+    TierBenefit,
+)
 from chairside.membership.services.members import member_enrol
 from chairside.membership.services.points import points_adjust
+from chairside.membership.services.tiers import member_window_create
 from tests.apiclient import ApiClient, Endpoint, documented_operations
 from tests.billing.conftest import Shop
 from tests.clock import SHANGHAI, Clock
@@ -39,16 +49,31 @@ ENDPOINTS = [
     ),
     Endpoint("GET", "/membership/points-rules"),
     Endpoint("POST", "/membership/points-rules", {"name": "新规则", "points_per_yuan": "1"}),
+    Endpoint("PATCH", "/membership/points-rules/{rule}", {"points_per_yuan": "0.5"}),
+    Endpoint("DELETE", "/membership/points-rules/{rule}"),
     Endpoint("GET", "/membership/gifts"),
     Endpoint("POST", "/membership/gifts", {"name": "杯子", "points_cost": 10}),
+    Endpoint("PATCH", "/membership/gifts/{gift}", {"is_active": False}),
+    Endpoint("DELETE", "/membership/gifts/{gift}"),
     Endpoint("GET", "/membership/settings"),
     Endpoint("PUT", "/membership/settings", {"family_tier_mode": "family_best"}),
+    Endpoint("GET", "/membership/windows"),
+    Endpoint(
+        "POST",
+        "/membership/windows",
+        {"weekday": 1, "start": "09:00", "end": "10:00", "min_rank": 2},
+    ),
+    Endpoint("PATCH", "/membership/windows/{window}", {"min_rank": 3}),
+    Endpoint("DELETE", "/membership/windows/{window}"),
     Endpoint("GET", "/membership/members"),
     Endpoint("POST", "/membership/members", {"patient_id": "{patient}", "tier_id": "{tier}"}),
     Endpoint("GET", "/membership/members/{member}"),
     Endpoint("POST", "/membership/members/{member}/renew", {}),
     Endpoint("GET", "/membership/members/{member}/points"),
     Endpoint("POST", "/membership/members/{member}/points/adjust", {"points": 5, "reason": "补录"}),
+    Endpoint(
+        "POST", "/membership/members/{member}/points/activity", {"points": 5, "reason": "打卡"}
+    ),
     Endpoint("POST", "/membership/members/{member}/points/redeem", {"gift_id": "{gift}"}),
     Endpoint("GET", "/membership/renewals"),
 ]
@@ -70,8 +95,23 @@ FOREIGN = [
     Endpoint("POST", "/membership/members/{member}/renew", {}),
     Endpoint("GET", "/membership/members/{member}/points"),
     Endpoint("POST", "/membership/members/{member}/points/adjust", {"points": 5, "reason": "补录"}),
+    Endpoint(
+        "POST", "/membership/members/{member}/points/activity", {"points": 5, "reason": "打卡"}
+    ),
     Endpoint("POST", "/membership/members/{member}/points/redeem", {"gift_id": "{gift}"}),
     Endpoint("POST", "/membership/members/{member_b}/points/redeem", {"gift_id": "{gift}"}),
+    Endpoint("PATCH", "/membership/points-rules/{rule}", {"points_per_yuan": "0.5"}),
+    Endpoint("DELETE", "/membership/points-rules/{rule}"),
+    Endpoint("PATCH", "/membership/gifts/{gift}", {"is_active": False}),
+    Endpoint("DELETE", "/membership/gifts/{gift}"),
+    Endpoint("PATCH", "/membership/windows/{window}", {"min_rank": 3}),
+    Endpoint("DELETE", "/membership/windows/{window}"),
+    Endpoint(
+        "POST",
+        "/membership/windows",
+        {"clinic_id": "{clinic}", "weekday": 1, "start": "09:00", "end": "10:00", "min_rank": 1},
+    ),
+    Endpoint("PATCH", "/membership/windows/{window_b}", {"clinic_id": "{clinic}"}),
 ]
 
 
@@ -82,6 +122,16 @@ def data(world: World, shop: Shop, club: Club) -> dict[str, int]:
             actor=world.frontdesk, clinic=world.clinic1, patient=shop.zhang, tier=club.gold
         )
         points_adjust(actor=world.boss, clinic=world.clinic1, member=member, points=300, reason="x")
+        window = member_window_create(
+            actor=world.boss,
+            clinic=world.clinic1,
+            window_clinic=world.clinic1,
+            weekday=0,
+            start=time(9),
+            end=time(10),
+            min_rank=2,
+        )
+        rule = PointsRule.objects.filter(category="").get()
     with tenant_scope(world.org_b, world.clinic_b):
         member_b = member_enrol(
             actor=world.boss_b, clinic=world.clinic_b, patient=shop.patient_b, tier=club.tier_b
@@ -89,7 +139,20 @@ def data(world: World, shop: Shop, club: Club) -> dict[str, int]:
         points_adjust(
             actor=world.boss_b, clinic=world.clinic_b, member=member_b, points=300, reason="x"
         )
+        window_b = member_window_create(
+            actor=world.boss_b,
+            clinic=world.clinic_b,
+            window_clinic=world.clinic_b,
+            weekday=0,
+            start=time(9),
+            end=time(10),
+            min_rank=1,
+        )
     return {
+        "rule": rule.pk,
+        "window": window.pk,
+        "window_b": window_b.pk,
+        "clinic": world.clinic1.pk,
         "tier": club.gold.pk,
         "member": member.pk,
         "gift": club.brush.pk,
@@ -101,7 +164,7 @@ def data(world: World, shop: Shop, club: Club) -> dict[str, int]:
     }
 
 
-MODELS = (Tier, TierBenefit, Member, PointsEntry, PointsGift, AuditEntry)
+MODELS = (Tier, TierBenefit, Member, PointsEntry, PointsGift, PointsRule, MemberWindow, AuditEntry)
 
 
 def _counts(world: World) -> dict[str, Any]:
@@ -113,6 +176,24 @@ def _counts(world: World) -> dict[str, Any]:
     )
     found["tiers"] = list(
         Tier.all_tenants.filter(organization=world.org).values_list("name", "rank")
+    )
+    found["rules"] = list(
+        PointsRule.all_tenants.filter(organization=world.org)
+        .order_by("id")
+        .values_list("name", "points_per_yuan", "is_active")
+    )
+    found["gifts"] = list(
+        PointsGift.all_tenants.filter(organization=world.org)
+        .order_by("id")
+        .values_list("name", "points_cost", "stock", "is_active")
+    )
+    found["windows"] = list(
+        MemberWindow.all_tenants.order_by("id").values_list("clinic_id", "weekday", "min_rank")
+    )
+    found["settings"] = list(
+        MembershipSettings.all_tenants.order_by("id").values_list(
+            "organization_id", "family_tier_mode", "referral_points"
+        )
     )
     return found
 

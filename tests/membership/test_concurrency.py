@@ -1,6 +1,7 @@
 """Points under concurrency on PostgreSQL, with real threads: twenty redemptions at once
 never take a balance below zero nor a gift's stock below zero; members enrolled at the
-same moment get distinct card numbers."""
+same moment get distinct card numbers; a referred patient's bills paid at the same moment
+reward the referrer once."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from typing import Any
 
 import pytest
 
+from chairside.billing.services.payments import Tender, bill_pay
 from chairside.core.errors import Conflict
 from chairside.core.tenancy import tenant_scope
-from chairside.membership.models import Member, PointsEntry, PointsGift
+from chairside.membership.models import Member, PointsEntry, PointsGift, ReferralReward
 from chairside.membership.services.members import member_enrol
 from chairside.membership.services.points import ledger_sum, points_adjust, points_redeem
+from chairside.membership.services.tiers import membership_settings_update
+from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
-from tests.billing.conftest import Shop
+from tests.billing.conftest import Shop, make_bill
 from tests.concurrency import run_concurrently
 from tests.conftest import World
 from tests.membership.conftest import Club
@@ -108,3 +112,39 @@ def test_members_enrolled_at_once_get_distinct_card_numbers(
     assert all(isinstance(r, Member) for r in results), results
     numbers = {r.card_number for r in results}
     assert numbers == {f"M{i:08d}" for i in range(1, THREADS + 1)}
+
+
+def test_a_referees_bills_paid_at_once_reward_the_referrer_once(
+    world: World, shop: Shop, club: Club
+) -> None:
+    """李四 (referred by 张三) pays two bills at two desks at the same moment: both are her
+    "first" bill in their own transaction; the referrer's lock and the one reward row per
+    referred patient give 张三 the 100 points exactly once."""
+    bills = []
+    with tenant_scope(world.org, world.clinic1):
+        Patient.objects.filter(pk=shop.li.pk).update(referrer=shop.zhang)
+        membership_settings_update(actor=world.boss, clinic=world.clinic1, referral_points=100)
+        member = member_enrol(
+            actor=world.frontdesk, clinic=world.clinic1, patient=shop.zhang, tier=club.silver
+        )
+        for _ in range(4):
+            bills.append(make_bill(world, shop.li, [(shop.filling, 1)]))
+
+    def pay(i: int) -> Any:
+        with tenant_scope(world.org, world.clinic1):
+            return bill_pay(
+                actor=world.frontdesk,
+                clinic=world.clinic1,
+                bill=bills[i],
+                tenders=[Tender(method="cash", amount=bills[i].arrears)],
+            )
+
+    results = run_concurrently(pay, len(bills))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with tenant_scope(world.org):
+        assert ReferralReward.objects.count() == 1
+        member.refresh_from_db()
+        referrals = PointsEntry.objects.filter(member=member, kind="referral")
+        assert list(referrals.values_list("points", flat=True)) == [100]
+        assert member.points_balance == ledger_sum(member) == 100

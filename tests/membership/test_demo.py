@@ -7,7 +7,7 @@ import pytest
 from chairside.billing.demo import demo_catalogue_install
 from chairside.core.tenancy import tenant_scope
 from chairside.membership.demo import demo_membership_install
-from chairside.membership.models import Member, PointsGift, Tier, TierBenefit
+from chairside.membership.models import Member, MembershipSettings, PointsGift, Tier, TierBenefit
 from chairside.membership.services.points import ledger_sum
 from chairside.patients.services import patient_create
 from tests.conftest import World
@@ -27,6 +27,7 @@ def test_demo_membership_installs_once(world: World) -> None:
         assert list(Tier.objects.values_list("name", flat=True)) == ["银卡", "金卡", "钻石卡"]
         assert TierBenefit.objects.filter(tier__code="diamond").count() == 5
         assert PointsGift.objects.count() == 2
+        assert MembershipSettings.objects.get().referral_points == 100
         members = list(Member.objects.select_related("tier").order_by("card_number"))
         assert [m.tier.code for m in members] == ["silver", "silver", "gold", "diamond"]
         assert all(ledger_sum(m) == m.points_balance > 0 for m in members)

@@ -674,6 +674,9 @@ def test_default_templates_cover_the_appointment_portal_and_renewal_events(chain
         "appointment.cancelled",
         "portal.login_code",
         "membership.renewal",
+        "esign.sign_request",
+        "esign.sign_code",
+        "esign.enrol_code",
     }
     assert again == []
     with tenant_scope(world.org):

@@ -56,6 +56,13 @@ PERMISSIONS: dict[str, object] = {
     "promotions.view": _("View coupons and flash sales"),
     "promotions.issue": _("Issue coupons to patients"),
     "promotions.manage": _("Set up coupon templates and flash sales"),
+    "forms.view": _("View forms and consents"),
+    "forms.fill": _("Prepare forms for patients and send them for signing"),
+    "forms.templates": _("Build form templates"),
+    "forms.export": _("Export form data and statistics"),
+    "esign.view": _("View signed documents and their evidence"),
+    "esign.sign": _("Enrol a signing key and sign documents with it"),
+    "esign.manage": _("Apply the clinic seal, revoke certificates and void documents"),
 }
 
 _PATIENT_DESK = [
@@ -108,6 +115,10 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "promotions.view",
             "promotions.issue",
             "promotions.manage",
+            "forms.view",
+            "forms.templates",
+            "forms.export",
+            "esign.view",
         ],
     ),
     "clinic_manager": (
@@ -134,6 +145,13 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "clinical.view",
             "clinical.amend",
             "membership.points",
+            "forms.view",
+            "forms.fill",
+            "forms.templates",
+            "forms.export",
+            "esign.view",
+            "esign.sign",
+            "esign.manage",
         ],
     ),
     "front_desk": (
@@ -148,6 +166,9 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "schedule.book",
             *_CASHIER,
             "billing.close",
+            "forms.view",
+            "forms.fill",
+            "esign.view",
         ],
     ),
     "doctor": (
@@ -168,6 +189,10 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "plans.write",
             "plans.execute",
             "billing.view",
+            "forms.view",
+            "forms.fill",
+            "esign.view",
+            "esign.sign",
         ],
     ),
     "nurse": (
@@ -180,9 +205,15 @@ DEFAULT_ROLES: dict[str, tuple[object, bool, list[str]]] = {
             "schedule.view",
             "clinical.view",
             "plans.view",
+            "forms.view",
+            "forms.fill",
         ],
     ),
-    "consultant": (_("Consultant"), False, [*_PATIENT_DESK, "plans.view", "plans.write"]),
+    "consultant": (
+        _("Consultant"),
+        False,
+        [*_PATIENT_DESK, "plans.view", "plans.write", "forms.view", "forms.fill"],
+    ),
     "marketing": (
         _("Marketing"),
         True,

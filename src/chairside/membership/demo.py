@@ -1,5 +1,6 @@
 """The demo membership programme: 银卡 / 金卡 / 钻石卡 with their benefits, a points rule,
-two gifts and a few members (run it after the demo catalogue and patients exist)."""
+100 points per referral, two gifts and a few members (run it after the demo catalogue
+and patients exist)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from chairside.membership.services.members import member_enrol
 from chairside.membership.services.points import points_adjust
 from chairside.membership.services.tiers import (
     gift_create,
+    membership_settings_update,
     points_rule_create,
     tier_benefits_set,
     tier_create,
@@ -66,6 +68,7 @@ TIERS: list[tuple[str, str, int, str, str | None, dict[str, object], dict[str, s
 GIFTS = [("定制牙刷套装", 300, 200), ("电动牙刷", 2000, 20)]
 # Which demo patients (in record-number order) join which tier, with opening points.
 MEMBERS = [("silver", 120), ("silver", 40), ("gold", 860), ("diamond", 3200)]
+REFERRAL_POINTS = 100
 
 
 def _clinic() -> Clinic:
@@ -123,6 +126,7 @@ def demo_membership_install(*, organization: Organization, actor: Staff) -> int:
         if not PointsGift.objects.exists():
             for name, cost, stock in GIFTS:
                 gift_create(actor=actor, clinic=clinic, name=name, points_cost=cost, stock=stock)
+        membership_settings_update(actor=actor, clinic=clinic, referral_points=REFERRAL_POINTS)
         patients = Patient.objects.filter(is_archived=False).order_by("record_no")[: len(MEMBERS)]
         enrolled = 0
         for patient, (code, points) in zip(patients, MEMBERS, strict=False):

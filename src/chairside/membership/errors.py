@@ -12,3 +12,5 @@ class MembershipErrorCode(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     GIFT_INACTIVE = "gift_inactive"
     ALLOWANCE_USED = "allowance_used"
+    IN_USE = "in_use"
+    RULE_OVERLAP = "points_rule_overlap"

@@ -40,6 +40,9 @@ class MembershipSettings(TenantModel):
         choices=FamilyTierMode.choices,
         default=FamilyTierMode.OWN,
     )
+    # M4: what the referrer (an active member) earns once a patient they referred has paid
+    # their first bill in full; 0 turns referral rewards off.
+    referral_points = models.PositiveIntegerField(_("points per referral"), default=0)
 
     class Meta:
         verbose_name = _("membership settings")
@@ -280,7 +283,7 @@ class PointsGift(TenantModel):
 class PointsEntry(TenantModel):
     """One movement of a member's points, with the balance after it. Append-only.
 
-    Points gained (earn, referral, positive adjust) expire on `expires_on`; the expiry
+    Points gained (earn, referral, activity, positive adjust) expire on `expires_on`; the expiry
     takes what is left of them first-in first-out (see services.points).
     """
 
@@ -291,6 +294,7 @@ class PointsEntry(TenantModel):
         CLAWBACK = "clawback", _("Clawed back on refund")
         ADJUST = "adjust", _("Adjusted")
         REFERRAL = "referral", _("Referral")
+        ACTIVITY = "activity", _("Activity")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -325,6 +329,34 @@ class PointsEntry(TenantModel):
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["organization", "member", "created_at"], name="points_member_idx"),
+        ]
+
+
+class ReferralReward(TenantModel):
+    """The points a member earned because a patient they referred paid a first bill in full.
+
+    At most one per referred patient, ever: the unique constraint holds it under concurrent
+    payments too. Append-only, and kept when that bill is refunded later (see
+    services.referrals for why).
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="referral_rewards")
+    referred = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("referred patient")
+    )
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(PointsEntry, on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField(_("points"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("referral reward")
+        verbose_name_plural = _("referral rewards")
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["organization", "referred"], name="referral_reward_once_per_patient"
+            ),
         ]
 
 

@@ -43,6 +43,23 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str]] = [
         "{expires_on}到期，续费请咨询前台或致电{clinic_phone}。",
     ),
     (
+        "esign.sign_request",
+        ChannelType.SMS,
+        "{patient_name}您好，{clinic_name}请您在线签署文件（编号{document_number}），"
+        "请打开 {url} 核对并签署。如有疑问请致电{clinic_phone}。",
+    ),
+    (
+        "esign.sign_code",
+        ChannelType.SMS,
+        "您正在签署{clinic_name}的电子文件，验证码为{code}，{minutes}分钟内有效。"
+        "请勿将验证码告诉他人。",
+    ),
+    (
+        "esign.enrol_code",
+        ChannelType.SMS,
+        "您正在申请电子签名证书，验证码为{code}，{minutes}分钟内有效。如非本人操作，请联系管理员。",
+    ),
+    (
         "appointment.confirmation",
         ChannelType.WECHAT,
         "{patient_name}您好，您已预约{start}在{clinic_name}就诊，医生：{doctor_name}。",

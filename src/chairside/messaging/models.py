@@ -78,6 +78,19 @@ EVENTS: dict[str, MessageEvent] = {
         COMMON_VARIABLES | {"card_number", "tier_name", "expires_on"},
         _("Membership renewal reminder"),
     ),
+    "esign.sign_request": MessageEvent(
+        MessageKind.NOTIFICATION,
+        COMMON_VARIABLES | {"url", "document_number"},
+        _("Document to sign (link)"),
+    ),
+    "esign.sign_code": MessageEvent(
+        MessageKind.VERIFICATION, COMMON_VARIABLES | {"code", "minutes"}, _("Signing code")
+    ),
+    "esign.enrol_code": MessageEvent(
+        MessageKind.VERIFICATION,
+        COMMON_VARIABLES | {"code", "minutes"},
+        _("Signing-key enrolment code"),
+    ),
 }
 
 

@@ -34,6 +34,8 @@ from chairside.patients.models import Patient
 from chairside.portal import ratelimit, rules
 from chairside.portal.errors import PortalErrorCode, RateLimited, is_for_patients
 from chairside.portal.models import PortalLoginCode, PortalSettings
+from chairside.promotions.models import Coupon, Entitlement
+from chairside.promotions.services.vouchers import VOUCHER_ERRORS, voucher_book
 from chairside.scheduling.errors import SchedulingErrorCode
 from chairside.scheduling.models import (
     ACTIVE_STATUSES,
@@ -334,13 +336,20 @@ def online_appointment_book(
     doctor: Staff | None,
     note: str = "",
     recall_token: str = "",
+    voucher: Coupon | None = None,
+    entitlement: Entitlement | None = None,
 ) -> Appointment:
     """Book `patient` at `start` from the portal, with `doctor` or, given none, any doctor
     free then. `start` must be one of the free times the portal offers the patient; a time
     taken since raises Conflict(SLOT_TAKEN) with a message for the patient.
 
     A booking opened from a recall link (`recall_token`) closes that recall as booked when
-    it is the same patient's and still open; any other token is ignored."""
+    it is the same patient's and still open; any other token is ignored.
+
+    Booked with a `voucher` (the patient's service voucher, or a combo card and the
+    `entitlement` to use), the voucher is reserved for the appointment in the same
+    transaction; a voucher that cannot be booked refuses the booking (promotions'
+    VoucherError codes, with messages for the patient)."""
     policy = rules.clinic_rules(clinic=clinic)
     start = local(start, clinic)
     _check_bookable_time(clinic, policy, start)
@@ -374,16 +383,19 @@ def online_appointment_book(
                     note=note,
                     actor=None,
                 )
+                if voucher is not None:
+                    voucher_book(coupon=voucher, entitlement=entitlement, appointment=appointment)
                 recall = recall_for_token(token=recall_token) if recall_token else None
                 if recall is not None and recall.is_open and recall.patient_id == patient.pk:
                     recall_link_booking(recall=recall, appointment=appointment)
                 return appointment
-        except Conflict as e:  # someone else was quicker: try the next doctor free then
-            last_error = e
-        except ValidationFailed as e:
-            if is_for_patients(e):
+        except (Conflict, ValidationFailed) as e:
+            if str(e.code) in VOUCHER_ERRORS:
+                raise  # the voucher, not the time: another doctor would not help
+            if isinstance(e, ValidationFailed) and is_for_patients(e):
                 raise
-            # The doctor's hours changed since the list was shown, or the like.
+            # Someone else was quicker, or the doctor's hours changed since the list was
+            # shown: try the next doctor free then.
             last_error = e
     raise _slot_taken() from last_error
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from chairside.portal import views
+from chairside.portal.views import gifting
 
 app_name = "portal"
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("<slug:org_slug>/logout/", views.logout, name="logout"),
     path("<slug:org_slug>/book/", views.book, name="book"),
     path("<slug:org_slug>/book/confirm/", views.book_confirm, name="book_confirm"),
+    path("<slug:org_slug>/book/voucher/", views.booking.book_voucher, name="book_voucher"),
     path("<slug:org_slug>/bookings/", views.booking_list, name="bookings"),
     path("<slug:org_slug>/bookings/<int:appointment_id>/", views.booking_detail, name="booking"),
     path(
@@ -26,6 +28,14 @@ urlpatterns = [
     ),
     path("<slug:org_slug>/card/", views.member_card, name="card"),
     path("<slug:org_slug>/coupons/", views.coupon_list, name="coupons"),
+    path("<slug:org_slug>/coupons/<int:coupon_id>/gift/", gifting.coupon_gift, name="coupon_gift"),
+    path(
+        "<slug:org_slug>/coupons/<int:coupon_id>/gift/cancel/",
+        gifting.coupon_gift_cancel_view,
+        name="coupon_gift_cancel",
+    ),
+    path("<slug:org_slug>/gift/<slug:token>/", gifting.gift_open, name="gift"),
+    path("<slug:org_slug>/gift/<slug:token>/claim/", gifting.gift_claim, name="gift_claim"),
     path("<slug:org_slug>/flash-sales/", views.flash_sale_list, name="flash_sales"),
     path(
         "<slug:org_slug>/flash-sales/<int:sale_id>/claim/",

@@ -5,6 +5,10 @@ own wallet) or "code:<code>" (typed or scanned at the desk; the code is the secr
 id alone never reaches a coupon the patient does not hold). Rules apply in `propose`,
 seeing each line after the member-tier discount; `confirmed` records the uses on the
 locked coupons, `released` reverses them.
+
+A voucher the patient booked today's appointment with (in the portal) comes first among the
+offers, labelled as booked with it; confirming a bill that uses it marks the booking
+redeemed, and releasing the bill gives the booking its voucher back.
 """
 
 from __future__ import annotations
@@ -18,22 +22,28 @@ from django.utils.translation import gettext as _
 
 from chairside.billing.discounts import DiscountContext, DiscountOffer, ProposedDiscount
 from chairside.billing.models import Bill, BillDiscount, BillLine, DiscountStep
+from chairside.core.clock import local
 from chairside.core.errors import ValidationFailed
 from chairside.core.models import Staff
 from chairside.core.money import Money
 from chairside.promotions.codes import normalize
-from chairside.promotions.models import Coupon, CouponKind, CouponTemplate
+from chairside.promotions.models import Coupon, CouponKind, CouponTemplate, VoucherBooking
 from chairside.promotions.selectors.coupons import (
     entitlements_left,
     last_valid_day,
     usable_coupons,
     usable_problem,
 )
+from chairside.promotions.selectors.vouchers import vouchers_booked_for_bill
 from chairside.promotions.services.coupons import (
     CouponErrorCode,
     coupon_for_reference,
     coupons_release_from_bill,
     coupons_use_on_bill,
+)
+from chairside.promotions.services.vouchers import (
+    voucher_bookings_redeem,
+    voucher_bookings_release,
 )
 
 ZERO = Decimal("0.00")
@@ -70,6 +80,15 @@ def offer_label(coupon: Coupon, bill: Bill) -> str:
     if last_day is not None:
         label += " · " + _("until %(day)s") % {"day": date_format(last_day, "Y-m-d")}
     return label
+
+
+def booked_label(booking: VoucherBooking, bill: Bill) -> str:
+    """How the cashier is told the patient booked today's visit with this voucher."""
+    when = local(booking.appointment.start, bill.clinic)
+    text = _("Booked with this voucher for the %(time)s visit") % {"time": f"{when:%H:%M}"}
+    if booking.entitlement is not None:
+        text += f" ({booking.entitlement.item.name})"
+    return text
 
 
 def _applies(categories: set[str], item_ids: set[int], category: str, item_id: int) -> bool:
@@ -147,15 +166,23 @@ class CouponDiscountSource:
     def offers(self, bill: Bill) -> list[DiscountOffer]:
         if bill.status != Bill.Status.DRAFT:
             return []
-        offers = [
-            DiscountOffer(
-                step=self.step,
-                reference=f"coupon:{coupon.pk}",
-                label=offer_label(coupon, bill),
-                description=coupon.template.description,
+        booked = vouchers_booked_for_bill(bill)
+        coupons = usable_coupons(patient=bill.patient, clinic=bill.clinic)
+        # The vouchers booked for the bill's day first: the cashier is asked to use them.
+        coupons.sort(key=lambda c: c.pk not in booked)
+        offers = []
+        for coupon in coupons:
+            label = offer_label(coupon, bill)
+            if coupon.pk in booked:
+                label = f"{booked_label(booked[coupon.pk], bill)} · {label}"
+            offers.append(
+                DiscountOffer(
+                    step=self.step,
+                    reference=f"coupon:{coupon.pk}",
+                    label=label,
+                    description=coupon.template.description,
+                )
             )
-            for coupon in usable_coupons(patient=bill.patient, clinic=bill.clinic)
-        ]
         # A code typed at the desk stays pickable while it is on the bill.
         for discount in BillDiscount.objects.filter(
             bill=bill, step=self.step, reference__startswith="code:"
@@ -228,7 +255,11 @@ class CouponDiscountSource:
 
     def confirmed(self, bill: Bill, discounts: Sequence[BillDiscount], actor: Staff) -> None:
         if discounts:
-            coupons_use_on_bill(actor=actor, bill=bill, discounts=discounts, patient=bill.patient)
+            used = coupons_use_on_bill(
+                actor=actor, bill=bill, discounts=discounts, patient=bill.patient
+            )
+            voucher_bookings_redeem(bill=bill, coupons=used)
 
     def released(self, bill: Bill, discounts: Sequence[BillDiscount], actor: Staff) -> None:
         coupons_release_from_bill(actor=actor, bill=bill)
+        voucher_bookings_release(bill=bill)

@@ -20,6 +20,7 @@ from chairside.core.models import Clinic, Staff
 from chairside.core.money import money_field
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient
+from chairside.scheduling.models import Appointment
 
 ZERO = Decimal("0.00")
 
@@ -251,6 +252,88 @@ class CouponUse(TenantModel):
         ]
 
 
+# --- giving a coupon to a friend (转赠) --------------------------------------------------
+
+
+class CouponGiftStatus(models.TextChoices):
+    OPEN = "open", _("Waiting to be claimed")
+    CLAIMED = "claimed", _("Claimed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class CouponGift(TenantModel):
+    """A one-time link a patient made to give one of their coupons to a friend.
+
+    The token is the secret of the link (like a coupon code, it is what lets someone in).
+    A coupon has at most one open link at a time (a partial unique index); an open link
+    past `expires_at` is expired even before a later write stamps it so.
+    """
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="gifts")
+    giver = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("giver")
+    )
+    token = models.CharField(max_length=64)
+    status = models.CharField(
+        _("status"), max_length=10, choices=CouponGiftStatus.choices, default=CouponGiftStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+    claimed_by = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon gift link")
+        verbose_name_plural = _("coupon gift links")
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["organization", "token"], name="coupon_gift_token"),
+            models.UniqueConstraint(
+                fields=["coupon"],
+                condition=Q(status="open"),
+                name="coupon_gift_one_open_per_coupon",
+            ),
+            models.CheckConstraint(
+                condition=Q(created_at__lt=models.F("expires_at")),
+                name="coupon_gift_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} ({self.status})"
+
+
+class CouponTransfer(TenantModel):
+    """A coupon moving from one patient to another (append-only)."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="transfers")
+    from_patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("from")
+    )
+    to_patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    # The link it went through (None: a move not made through a gift link).
+    gift = models.OneToOneField(
+        CouponGift, on_delete=models.PROTECT, null=True, blank=True, related_name="transfer"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("coupon transfer")
+        verbose_name_plural = _("coupon transfers")
+        ordering: ClassVar[list[str]] = ["coupon", "at", "id"]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(
+                condition=~Q(from_patient=models.F("to_patient")),
+                name="coupon_transfer_to_someone_else",
+            ),
+        ]
+
+
 # --- K3 flash sales (限时秒杀) ------------------------------------------------------------
 
 
@@ -394,3 +477,47 @@ class FlashSaleClaim(TenantModel):
 
     def __str__(self) -> str:
         return self.reference
+
+
+# --- K4 vouchers booked in the portal -----------------------------------------------------
+
+
+class VoucherBooking(TenantModel):
+    """An appointment booked with a service voucher, or with one unit of a combo card's
+    entitlement (K4: redemption by booking).
+
+    The voucher is *reserved* while the appointment is still ahead (booked, confirmed,
+    arrived or in treatment) and no bill has redeemed it for this booking: it cannot be
+    booked a second time. A cancelled appointment or a no-show releases it without any
+    write (the reservation is read from the appointment's status, see
+    selectors.vouchers); the cashier's confirmation of a bill that uses it stamps `bill`.
+    """
+
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("voucher")
+    )
+    # A combo card: the entitlement one unit of which is booked; None for a service voucher.
+    entitlement = models.ForeignKey(
+        Entitlement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.PROTECT, related_name="+", verbose_name=_("appointment")
+    )
+    # The bill that redeemed the voucher for this appointment (cleared if that bill is
+    # voided or refunded in full and the use reversed).
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("voucher booking")
+        verbose_name_plural = _("voucher bookings")
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["organization", "coupon"], name="voucher_booking_coupon_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} → {self.appointment_id}"

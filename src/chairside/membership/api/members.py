@@ -1,5 +1,5 @@
 """API of members: the list with filters, enrolment, detail, renewal, the points ledger,
-adjustments, gift redemption, and the renewal report."""
+adjustments, activity points, gift redemption, and the renewal report."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from chairside.core.clock import clinic_today
 from chairside.core.pagination import paginate
 from chairside.core.schemas import PathId
 from chairside.membership.discounts import used_this_year
-from chairside.membership.models import Member
+from chairside.membership.models import Member, PointsEntry
 from chairside.membership.schemas.members import (
+    ActivityIn,
     AdjustIn,
     BenefitUseOut,
     EnrolIn,
@@ -147,6 +148,30 @@ def points_adjust(
         points=payload.points,
         reason=payload.reason,
         kind=payload.kind,
+    )
+    return Status(201, PointsEntryOut.of(entry))
+
+
+@router.post(
+    "/membership/members/{int:member_id}/points/activity",
+    response={201: PointsEntryOut, **WRITE_ERRORS},
+    summary="Award points for taking part in an activity",
+)
+def points_activity(
+    request: HttpRequest, member_id: PathId, payload: ActivityIn
+) -> Status[PointsEntryOut]:
+    """Points for an activity (a check-in, a shared article, a completed profile ...), with
+    the reason on the ledger; they expire like earned points. Only for an active card."""
+    access = access_of(request)
+    access.require("membership.points")
+    member = selectors.get_member(member_id=member_id)
+    entry = points_services.points_adjust(
+        actor=access.staff,
+        clinic=access.clinic,
+        member=member,
+        points=payload.points,
+        reason=payload.reason,
+        kind=PointsEntry.Kind.ACTIVITY,
     )
     return Status(201, PointsEntryOut.of(entry))
 

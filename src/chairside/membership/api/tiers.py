@@ -1,4 +1,6 @@
-"""API of membership set-up: tiers and their discounts, points rules, gifts, settings."""
+"""API of membership set-up: tiers and their discounts, points rules, gifts, settings.
+Rules and gifts are edited, deactivated (`is_active: false`) or removed if nothing refers
+to them."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from chairside.membership.schemas.tiers import (
     GiftIn,
     GiftListOut,
     GiftOut,
+    GiftUpdateIn,
     PointsRuleIn,
     PointsRuleListOut,
     PointsRuleOut,
+    PointsRuleUpdateIn,
     SettingsIn,
     SettingsOut,
     TierIn,
@@ -139,6 +143,40 @@ def points_rule_create(request: HttpRequest, payload: PointsRuleIn) -> Status[Po
     return Status(201, PointsRuleOut.of(rule))
 
 
+@router.patch(
+    "/membership/points-rules/{int:rule_id}",
+    response={200: PointsRuleOut, **WRITE_ERRORS},
+    summary="Edit or deactivate a points earning rule",
+)
+def points_rule_update(
+    request: HttpRequest, rule_id: PathId, payload: PointsRuleUpdateIn
+) -> PointsRuleOut:
+    access = access_of(request)
+    access.require("membership.manage")
+    rule = selectors.get_points_rule(rule_id=rule_id)
+    sent = payload.model_dump(exclude_unset=True)
+    # Null leaves a field as it is, except the category, where null is "every category".
+    changes = {k: v for k, v in sent.items() if v is not None or k == "category"}
+    if changes:
+        rule = services.points_rule_update(
+            actor=access.staff, clinic=access.clinic, rule=rule, **changes
+        )
+    return PointsRuleOut.of(rule)
+
+
+@router.delete(
+    "/membership/points-rules/{int:rule_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a points earning rule",
+)
+def points_rule_delete(request: HttpRequest, rule_id: PathId) -> Status[None]:
+    access = access_of(request)
+    access.require("membership.manage")
+    rule = selectors.get_points_rule(rule_id=rule_id)
+    services.points_rule_delete(actor=access.staff, clinic=access.clinic, rule=rule)
+    return Status(204, None)
+
+
 @router.get("/membership/gifts", response={200: GiftListOut, **AUTH_ERRORS}, summary="Points gifts")
 def gift_list(request: HttpRequest) -> GiftListOut:
     access = access_of(request)
@@ -162,6 +200,36 @@ def gift_create(request: HttpRequest, payload: GiftIn) -> Status[GiftOut]:
     return Status(201, GiftOut.of(gift))
 
 
+@router.patch(
+    "/membership/gifts/{int:gift_id}",
+    response={200: GiftOut, **WRITE_ERRORS},
+    summary="Edit or deactivate a points gift",
+)
+def gift_update(request: HttpRequest, gift_id: PathId, payload: GiftUpdateIn) -> GiftOut:
+    access = access_of(request)
+    access.require("membership.manage")
+    gift = selectors.get_gift(gift_id=gift_id)
+    sent = payload.model_dump(exclude_unset=True)
+    # Null leaves a field as it is, except the stock, where null is "unlimited".
+    changes = {k: v for k, v in sent.items() if v is not None or k == "stock"}
+    if changes:
+        services.gift_update(actor=access.staff, clinic=access.clinic, gift=gift, **changes)
+    return GiftOut.of(selectors.get_gift(gift_id=gift_id))
+
+
+@router.delete(
+    "/membership/gifts/{int:gift_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a points gift nobody redeemed (deactivate one that was)",
+)
+def gift_delete(request: HttpRequest, gift_id: PathId) -> Status[None]:
+    access = access_of(request)
+    access.require("membership.manage")
+    gift = selectors.get_gift(gift_id=gift_id)
+    services.gift_delete(actor=access.staff, clinic=access.clinic, gift=gift)
+    return Status(204, None)
+
+
 @router.get(
     "/membership/settings", response={200: SettingsOut, **AUTH_ERRORS}, summary="Membership rules"
 )
@@ -180,6 +248,9 @@ def settings_update(request: HttpRequest, payload: SettingsIn) -> SettingsOut:
     access = access_of(request)
     access.require("membership.manage")
     found = services.membership_settings_update(
-        actor=access.staff, clinic=access.clinic, family_tier_mode=payload.family_tier_mode
+        actor=access.staff,
+        clinic=access.clinic,
+        family_tier_mode=payload.family_tier_mode,
+        referral_points=payload.referral_points,
     )
     return SettingsOut.of(found)

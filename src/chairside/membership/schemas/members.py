@@ -114,7 +114,9 @@ class MemberDetailOut(MemberOut):
 
 
 class PointsQuery(PageQuery):
-    kind: Literal["earn", "redeem", "expire", "clawback", "adjust", "referral"] | None = None
+    kind: (
+        Literal["earn", "redeem", "expire", "clawback", "adjust", "referral", "activity"] | None
+    ) = None
 
 
 class PointsEntryOut(Schema):
@@ -155,6 +157,11 @@ class AdjustIn(Schema):
     points: int = Field(ge=-1_000_000, le=1_000_000, description="Positive adds, negative takes.")
     reason: Text = Field(max_length=200)
     kind: Literal["adjust", "referral"] = "adjust"
+
+
+class ActivityIn(Schema):
+    points: int = Field(ge=1, le=1_000_000)
+    reason: Text = Field(min_length=1, max_length=200, description="The activity, e.g. 打卡.")
 
 
 class RedeemIn(Schema):

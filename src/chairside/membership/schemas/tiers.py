@@ -1,13 +1,15 @@
 """API schemas of membership set-up: tiers with their category discounts, points rules,
-gifts and the organization's settings. Rates are decimals: 0.90 is 九折 (10 % off)."""
+gifts, the organization's settings and the booking windows held back for members. Rates
+are decimals: 0.90 is 九折 (10 % off)."""
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from chairside.billing.models import Category
 from chairside.billing.schemas.catalogue import MoneyOut
@@ -15,6 +17,7 @@ from chairside.core.schemas import ObjectId, Text
 from chairside.membership.models import (
     FamilyTierMode,
     MembershipSettings,
+    MemberWindow,
     PointsGift,
     PointsRule,
     Qualification,
@@ -141,10 +144,24 @@ class TierListOut(Schema):
     items: list[TierOut]
 
 
+PointsPerYuan = Annotated[Decimal, Field(ge=0, le=1000, max_digits=7, decimal_places=4)]
+
+
 class PointsRuleIn(Schema):
     name: Text = Field(max_length=50)
     category: Category | None = Field(None, description="None: every category.")
-    points_per_yuan: Decimal = Field(ge=0, le=1000, max_digits=7, decimal_places=4)
+    points_per_yuan: PointsPerYuan
+
+
+class PointsRuleUpdateIn(Schema):
+    """Only the fields sent are changed; `is_active: false` deactivates the rule."""
+
+    name: Text | None = Field(None, max_length=50)
+    category: Category | None = Field(
+        None, description="Sent as null: every category (a category's own rule wins)."
+    )
+    points_per_yuan: PointsPerYuan | None = None
+    is_active: bool | None = None
 
 
 class PointsRuleOut(Schema):
@@ -175,12 +192,23 @@ class GiftIn(Schema):
     stock: int | None = Field(None, ge=0, le=10_000_000)
 
 
+class GiftUpdateIn(Schema):
+    """Only the fields sent are changed; `stock: null` is unlimited; `is_active: false`
+    deactivates the gift (members can no longer redeem it)."""
+
+    name: Text | None = Field(None, max_length=50)
+    points_cost: int | None = Field(None, ge=1, le=10_000_000)
+    stock: int | None = Field(None, ge=0, le=10_000_000)
+    is_active: bool | None = None
+
+
 class GiftOut(Schema):
     id: int
     name: str
     points_cost: int
     stock: int | None
     is_active: bool
+    redeemed: bool = Field(description="Redeemed at least once: it can be deactivated only.")
 
     @staticmethod
     def of(gift: PointsGift) -> GiftOut:
@@ -190,6 +218,7 @@ class GiftOut(Schema):
             points_cost=gift.points_cost,
             stock=gift.stock,
             is_active=gift.is_active,
+            redeemed=bool(getattr(gift, "redeemed", False)),
         )
 
 
@@ -198,12 +227,88 @@ class GiftListOut(Schema):
 
 
 class SettingsIn(Schema):
-    family_tier_mode: FamilyTierMode
+    """A rule left out (or null) stays as it is."""
+
+    family_tier_mode: FamilyTierMode | None = None
+    referral_points: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Points a member earns when a patient they referred has paid a first "
+        "bill in full; 0 gives none.",
+    )
 
 
 class SettingsOut(Schema):
     family_tier_mode: str
+    referral_points: int
 
     @staticmethod
     def of(found: MembershipSettings) -> SettingsOut:
-        return SettingsOut(family_tier_mode=found.family_tier_mode)
+        return SettingsOut(
+            family_tier_mode=found.family_tier_mode, referral_points=found.referral_points
+        )
+
+
+def _clinic_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("Give the clinic's local time without a time zone, e.g. 09:00.")
+    return value
+
+
+# A time of day at the clinic (its own time zone): 09:00, never 09:00+08:00.
+ClinicTime = Annotated[time, AfterValidator(_clinic_time)]
+Weekday = Annotated[int, Field(ge=0, le=6, description="0 is Monday.")]
+MinRank = Annotated[
+    int, Field(ge=1, le=1000, description="Tiers of this rank or higher with priority booking.")
+]
+
+
+class WindowIn(Schema):
+    clinic_id: ObjectId | None = Field(None, description="Default: the clinic acted in.")
+    weekday: Weekday
+    start: ClinicTime
+    end: ClinicTime
+    min_rank: MinRank
+
+
+class WindowUpdateIn(Schema):
+    """Only the fields sent are changed."""
+
+    clinic_id: ObjectId | None = None
+    weekday: Weekday | None = None
+    start: ClinicTime | None = None
+    end: ClinicTime | None = None
+    min_rank: MinRank | None = None
+
+
+class WindowOut(Schema):
+    id: int
+    clinic_id: int
+    clinic_name: str
+    weekday: int
+    start: time
+    end: time
+    min_rank: int
+    tier_name: str = Field(description="The tier of that rank, if there is one.")
+
+    @staticmethod
+    def of(window: MemberWindow, tier_names: dict[int, str]) -> WindowOut:
+        return WindowOut(
+            id=window.pk,
+            clinic_id=window.clinic_id,
+            clinic_name=window.clinic.name,
+            weekday=window.weekday,
+            start=window.start,
+            end=window.end,
+            min_rank=window.min_rank,
+            tier_name=tier_names.get(window.min_rank, ""),
+        )
+
+
+class WindowListOut(Schema):
+    items: list[WindowOut]
+
+
+class WindowQuery(Schema):
+    clinic_id: ObjectId | None = None

@@ -7,7 +7,9 @@
   spent cannot be taken back below zero (the entry's note says so).
 - Expire one year after they were earned: the expiry takes the points that expire first
   (first in, first out), so spending uses the oldest points.
-- Redeemed for gifts (stock counted), or adjusted by hand with a reason.
+- Redeemed for gifts (stock counted), or adjusted by hand with a reason; awarded by hand
+  for activities (a check-in, a shared article, a completed profile or review).
+- Referral points are in services.referrals.
 
 Every change locks the member row first, so concurrent changes queue and the balance,
 which the database keeps at zero or above, never goes below zero.
@@ -39,9 +41,11 @@ from chairside.membership.services.members import lock_member, member_tier_refre
 ZERO = Decimal("0.00")
 MAX_ADJUST = 1_000_000
 POINTS_VALID_MONTHS = 12
+# The kinds staff may add by hand.
+HAND_KINDS = (PointsEntry.Kind.ADJUST, PointsEntry.Kind.REFERRAL, PointsEntry.Kind.ACTIVITY)
 
 
-def _append(
+def append_points(
     member: Member,
     *,
     kind: str,
@@ -128,7 +132,7 @@ def points_earn_for_payments(bill: Bill, payments: Sequence[Payment]) -> PointsE
     today = clinic_today(bill.clinic)
     actor = payments[0].received_by if payments else None
     if points > 0:
-        entry = _append(
+        entry = append_points(
             member,
             kind=PointsEntry.Kind.EARN,
             points=points,
@@ -171,7 +175,7 @@ def points_clawback_for_refund(bill: Bill, refund: Refund) -> PointsEntry | None
         note = _("%(lost)d points were already spent and could not be taken back.") % {
             "lost": due - take
         }
-    return _append(
+    return append_points(
         member,
         kind=PointsEntry.Kind.CLAWBACK,
         points=-take,
@@ -211,7 +215,7 @@ def points_redeem(
             )
         gift.stock -= quantity
         gift.save(update_fields=["stock"])
-    entry = _append(
+    entry = append_points(
         member,
         kind=PointsEntry.Kind.REDEEM,
         points=-gift.points_cost * quantity,
@@ -248,10 +252,12 @@ def points_adjust(
     kind: str = PointsEntry.Kind.ADJUST,
 ) -> PointsEntry:
     """Add (or with a negative number take) points by hand, with a reason. `kind` is
-    "adjust" or "referral" (points for bringing a patient, which expire like earned ones)."""
+    "adjust", "referral" (points for bringing a patient) or "activity" (points for taking
+    part in an activity, only for an active card); referral and activity points are only
+    added, and expire like earned ones."""
     same_org(clinic, member)
-    if kind not in (PointsEntry.Kind.ADJUST, PointsEntry.Kind.REFERRAL):
-        raise ValidationFailed(_("Choose adjust or referral."), field="kind")
+    if kind not in HAND_KINDS:
+        raise ValidationFailed(_("Choose adjust, referral or activity."), field="kind")
     if isinstance(points, bool) or points == 0 or abs(points) > MAX_ADJUST:
         raise ValidationFailed(
             _("Enter a number of points other than zero, at most %(max)d either way.")
@@ -260,14 +266,21 @@ def points_adjust(
         )
     if kind == PointsEntry.Kind.REFERRAL and points < 0:
         raise ValidationFailed(_("Referral points are added, not taken."), field="points")
+    if kind == PointsEntry.Kind.ACTIVITY and points < 0:
+        raise ValidationFailed(_("Activity points are added, not taken."), field="points")
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the adjustment."), field="reason")
     member = lock_member(member)
+    if kind == PointsEntry.Kind.ACTIVITY and member.status != Member.Status.ACTIVE:
+        raise Conflict(
+            _("Membership %(card)s is not active.") % {"card": member.card_number},
+            code=MembershipErrorCode.MEMBER_NOT_ACTIVE,
+        )
     expires_on = None
     if points > 0:
         expires_on = add_months(clinic_today(clinic), POINTS_VALID_MONTHS)
-    entry = _append(
+    entry = append_points(
         member,
         kind=kind,
         points=points,
@@ -318,7 +331,7 @@ def points_expire(*, organization: Organization, today: date) -> ExpiryResult:
         unspent = min(expiring_unspent(member, today), member.points_balance)
         if unspent <= 0:
             continue
-        _append(
+        append_points(
             member,
             kind=PointsEntry.Kind.EXPIRE,
             points=-unspent,

@@ -14,6 +14,7 @@ from chairside.core.clock import clinic_today
 from chairside.core.console import ConsoleRequest, console_page
 from chairside.core.pagination import paginate
 from chairside.membership.discounts import used_this_year
+from chairside.membership.forms.points import ActivityForm
 from chairside.membership.forms.tiers import MemberFilterForm
 from chairside.membership.selectors.members import (
     benefits_used,
@@ -79,6 +80,9 @@ def member_detail(request: ConsoleRequest, member_id: int) -> HttpResponse:
             "cleanings_left": max(
                 0, member.tier.free_cleanings_per_year - used_this_year(member, year)
             ),
+            "can_award": request.access.can("membership.points")
+            and member.status == member.Status.ACTIVE,
+            "activity_form": ActivityForm(),
         },
     )
 

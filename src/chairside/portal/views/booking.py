@@ -8,6 +8,12 @@ Auto-triage (S6): on the service step the patient may say what is bothering them
 (`complaint=` text and repeated `symptom=` codes). The clinic's triage rules then put the
 suggested services first, the doctor step marks the suggested doctors, and the complaint
 goes into the booking's note.
+
+Booking with a voucher (K4): `voucher=<coupon id>` (and `entitlement=<id>` for one service
+of a combo card) names one of the household's service vouchers. The flow then offers the
+clinics the voucher is valid at and the services it covers, only the days it is valid on,
+the voucher's holder as the patient, and the booking reserves the voucher. The patient
+picks it on the voucher step (`book/voucher/`) or comes from My coupons.
 """
 
 from __future__ import annotations
@@ -32,6 +38,15 @@ from chairside.portal.forms import BookingForm
 from chairside.portal.rules import SlotChoice
 from chairside.portal.selectors import SlotDay
 from chairside.portal.views.common import SignedInRequest, portal_page, portal_url
+from chairside.promotions.selectors.coupons import last_valid_day
+from chairside.promotions.selectors.vouchers import (
+    VoucherOption,
+    find_voucher,
+    household_vouchers,
+    voucher_clinic_ids,
+    voucher_days,
+)
+from chairside.promotions.services.vouchers import VOUCHER_ERRORS
 from chairside.scheduling.models import AppointmentType, Symptom
 from chairside.scheduling.selectors import Suggestion, shift_list, triage_suggest
 
@@ -107,6 +122,7 @@ class Choices:
     recall: str = ""
     complaint: str = ""
     symptoms: tuple[str, ...] = ()
+    voucher: VoucherOption | None = None
 
     @property
     def described(self) -> bool:
@@ -128,6 +144,7 @@ class Choices:
             "recall": choice.recall,
             "complaint": choice.complaint,
             "symptom": list(choice.symptoms),
+            **(choice.voucher.query() if choice.voucher else {}),
         }
 
 
@@ -193,8 +210,31 @@ def _doctor_at(clinic: Clinic, doctor_id: int | None) -> Staff | None:
     )
 
 
-def read_choices(request: SignedInRequest, clinics: list[Clinic]) -> Choices:
-    params = request.GET if request.method in ("GET", "HEAD") else request.POST
+def _params(request: SignedInRequest) -> Any:
+    return request.GET if request.method in ("GET", "HEAD") else request.POST
+
+
+def wanted_voucher(request: SignedInRequest) -> tuple[int, int | None] | None:
+    """The voucher the address names (coupon id, entitlement id), if any."""
+    params = _params(request)
+    coupon_id = _int(params.get("voucher"))
+    if coupon_id is None:
+        return None
+    return coupon_id, _int(params.get("entitlement"))
+
+
+def covered_types(types: list[AppointmentType], voucher: VoucherOption) -> list[AppointmentType]:
+    """The services a voucher can be booked for: those linked to a catalogue item it pays
+    for; if none is, those not linked to the catalogue at all."""
+    codes = voucher.item_codes
+    covered = [t for t in types if set(t.service_codes or []) & codes]
+    return covered or [t for t in types if not t.service_codes]
+
+
+def read_choices(
+    request: SignedInRequest, clinics: list[Clinic], voucher: VoucherOption | None = None
+) -> Choices:
+    params = _params(request)
     clinic_id = _int(params.get("clinic"))
     clinic = next((c for c in clinics if c.pk == clinic_id), None)
     if clinic is None and len(clinics) == 1:
@@ -218,6 +258,7 @@ def read_choices(request: SignedInRequest, clinics: list[Clinic]) -> Choices:
         recall=(params.get("recall") or "")[:64],
         complaint=" ".join((params.get("complaint") or "").split())[:NOTE_LIMIT],
         symptoms=tuple(s for s in dict.fromkeys(params.getlist("symptom")) if s in known),
+        voucher=voucher,
     )
 
 
@@ -233,18 +274,101 @@ def _links(request: SignedInRequest, choices: Choices, single_clinic: bool) -> d
         links["clinic"] = portal_url(
             request, "book", **choices.query(clinic=None, doctor=None, any_doctor=False)
         )
+    if choices.voucher is not None:
+        links["voucher"] = portal_url(request, "book_voucher")
+        if len(covered_types(selectors.bookable_types(), choices.voucher)) == 1:
+            # The voucher chose the service: going back to it is going back to the voucher.
+            links["service"] = links["voucher"]
     return links
+
+
+@dataclass(frozen=True)
+class VoucherSetup:
+    """The voucher a booking page works with, and the clinics it may be booked at."""
+
+    voucher: VoucherOption | None
+    clinics: list[Clinic]
+
+
+def voucher_setup(request: SignedInRequest) -> VoucherSetup | HttpResponse:
+    """The voucher named by the address (refused with a message if the household cannot
+    book it now) and the portal clinics it is valid at."""
+    clinics = selectors.portal_clinics()
+    wanted = wanted_voucher(request)
+    if wanted is None:
+        return VoucherSetup(None, clinics)
+    voucher = find_voucher(household_vouchers(patients=request.household.members), *wanted)
+    if voucher is None or voucher.available < 1:
+        messages.warning(
+            request,
+            _("This voucher cannot be booked now: it is used up, expired or already booked."),
+        )
+        return redirect(portal_url(request, "book_voucher"))
+    allowed = voucher_clinic_ids(voucher)
+    return VoucherSetup(voucher, [c for c in clinics if not allowed or c.pk in allowed])
+
+
+def within_voucher(
+    days: list[SlotDay], voucher: VoucherOption | None, clinic: Clinic
+) -> list[SlotDay]:
+    """The days of the board a visit booked with `voucher` may fall on."""
+    if voucher is None:
+        return days
+    first, last = voucher_days(voucher, clinic)
+    return [
+        d for d in days if (first is None or d.day >= first) and (last is None or d.day <= last)
+    ]
+
+
+@dataclass(frozen=True)
+class VoucherRow:
+    option: VoucherOption
+    url: str  # empty when nothing is left to book
+    last_day: date | None
+
+
+@require_safe
+@portal_page()
+def book_voucher(request: SignedInRequest) -> HttpResponse:
+    """Book with a voucher: the household's service vouchers and combo-card services."""
+    options = household_vouchers(patients=request.household.members)
+    rows = [
+        VoucherRow(
+            option=option,
+            url=portal_url(request, "book", **option.query()) if option.available else "",
+            last_day=last_valid_day(option.coupon, option.coupon.issued_clinic),
+        )
+        for option in options
+    ]
+    return render(
+        request,
+        "portal/book_voucher.html",
+        {
+            "rows": rows,
+            "show_names": len(request.household.members) > 1,
+            "plain_url": portal_url(request, "book"),
+        },
+    )
 
 
 @require_safe
 @portal_page()
 def book(request: SignedInRequest) -> HttpResponse:
-    clinics = selectors.portal_clinics()
-    choices = read_choices(request, clinics)
+    setup = voucher_setup(request)
+    if isinstance(setup, HttpResponse):
+        return setup
+    clinics = setup.clinics
+    choices = read_choices(request, clinics, setup.voucher)
     context: dict[str, Any] = {
         "choices": choices,
         "links": _links(request, choices, single_clinic=len(clinics) == 1),
     }
+    if choices.voucher is None and choices.appointment_type is None:
+        # The way in to booking with a voucher, while the service is still to choose.
+        context["voucher_count"] = sum(
+            1 for o in household_vouchers(patients=request.household.members) if o.available
+        )
+        context["voucher_url"] = portal_url(request, "book_voucher")
     if choices.clinic is None:
         context["options"] = [
             (clinic, portal_url(request, "book", **choices.query(clinic=clinic)))
@@ -255,9 +379,16 @@ def book(request: SignedInRequest) -> HttpResponse:
     rules = selectors.clinic_rules(clinic=clinic)
     if choices.appointment_type is None:
         suggestions = _suggestions(choices)
+        types = selectors.bookable_types()
+        if choices.voucher is not None:
+            types = covered_types(types, choices.voucher)
+            if len(types) == 1:  # the voucher names the service: nothing to choose
+                return redirect(
+                    portal_url(request, "book", **choices.query(appointment_type=types[0]))
+                )
         context["options"] = [
             (t, portal_url(request, "book", **choices.query(appointment_type=t)), suggestion)
-            for t, suggestion in service_options(selectors.bookable_types(), suggestions)
+            for t, suggestion in service_options(types, suggestions)
         ]
         context["suggested"] = any(s for _t, _u, s in context["options"])
         context["symptoms"] = Symptom.choices
@@ -267,6 +398,8 @@ def book(request: SignedInRequest) -> HttpResponse:
         )
         return render(request, "portal/book_service.html", {**context, "step": 2})
     patient = request.household.default_patient
+    if choices.voucher is not None and choices.voucher.coupon.holder is not None:
+        patient = choices.voucher.coupon.holder  # the visit is the voucher holder's
     if not choices.doctor_chosen:
         doctors = selectors.doctor_choices(
             clinic=clinic, rules=rules, patient=patient, appointment_type=choices.appointment_type
@@ -291,6 +424,7 @@ def book(request: SignedInRequest) -> HttpResponse:
         appointment_type=choices.appointment_type,
         doctor=choices.doctor,
     )
+    days = within_voucher(days, choices.voucher, clinic)
     query = choices.query()
     context["board"], context["selected_day"] = slot_board(
         days,
@@ -307,19 +441,26 @@ def book(request: SignedInRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @portal_page()
 def book_confirm(request: SignedInRequest) -> HttpResponse:
-    clinics = selectors.portal_clinics()
-    choices = read_choices(request, clinics)
-    params = request.GET if request.method in ("GET", "HEAD") else request.POST
+    setup = voucher_setup(request)
+    if isinstance(setup, HttpResponse):
+        return setup
+    clinics = setup.clinics
+    choices = read_choices(request, clinics, setup.voucher)
+    voucher = choices.voucher
+    params = _params(request)
     clinic, appointment_type = choices.clinic, choices.appointment_type
     start = parse_start(params.get("start"), clinic) if clinic else None
     if clinic is None or appointment_type is None or not choices.doctor_chosen or start is None:
         return redirect(portal_url(request, "book", **choices.query()))
     slots_url = portal_url(request, "book", **choices.query(), day=start.date().isoformat())
     household = request.household
+    # Booked with a voucher, the visit is its holder's.
+    holder = voucher.coupon.holder if voucher is not None else None
+    patients = [holder] if holder is not None else list(household.members)
     form = BookingForm(
         request.POST or None,
-        patients=[(p.pk, p.name) for p in household.members],
-        initial={"patient": household.default_patient.pk},
+        patients=[(p.pk, p.name) for p in patients],
+        initial={"patient": (holder or household.default_patient).pk},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -331,22 +472,31 @@ def book_confirm(request: SignedInRequest) -> HttpResponse:
                 doctor=choices.doctor,
                 note=complaint_note(choices.complaint, form.cleaned_data["note"]),
                 recall_token=choices.recall,
+                voucher=voucher.coupon if voucher is not None else None,
+                entitlement=voucher.entitlement if voucher is not None else None,
             )
         except DomainError as e:
             if e.code == PortalErrorCode.SLOT_TAKEN:
                 messages.warning(request, str(e.message))
                 return redirect(slots_url)
-            if not is_for_patients(e):
+            if not is_for_patients(e) and str(e.code) not in VOUCHER_ERRORS:
                 raise
             form.add_error(None, str(e.message))
         else:
-            messages.success(request, _("Your booking is made. See you then!"))
+            if voucher is not None:
+                messages.success(
+                    request,
+                    _("Your booking is made with your voucher %(name)s. See you then!")
+                    % {"name": voucher.coupon.template.name},
+                )
+            else:
+                messages.success(request, _("Your booking is made. See you then!"))
             return redirect(portal_url(request, "booking", appointment.pk))
     rules = selectors.clinic_rules(clinic=clinic)
     free = selectors.doctors_free_at(
         clinic=clinic,
         rules=rules,
-        patient=household.default_patient,
+        patient=holder or household.default_patient,
         start=start,
         appointment_type=appointment_type,
         doctor=choices.doctor,
@@ -362,6 +512,7 @@ def book_confirm(request: SignedInRequest) -> HttpResponse:
             "choices": choices,
             "links": _links(request, choices, single_clinic=len(clinics) == 1),
             "start": start,
+            "voucher": voucher,
             "doctor": choices.doctor or (free[0] if free else None),
             "form": form,
             "rules": rules,

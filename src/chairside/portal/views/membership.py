@@ -1,9 +1,10 @@
 """My member card and my coupons: the household's membership cards (with a QR code of the
-card number for the front desk's scanner) and the coupons they hold."""
+card number for the front desk's scanner) and the coupons they hold (a service voucher or a
+combo card with a "book with this voucher" button and the visits booked with it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import segno
@@ -19,7 +20,7 @@ from chairside.membership.models import Member, Tier
 from chairside.membership.selectors.members import member_of_patient
 from chairside.membership.services.members import benefit_member
 from chairside.patients.models import Patient
-from chairside.portal.views.common import SignedInRequest, portal_page
+from chairside.portal.views.common import SignedInRequest, portal_page, portal_url
 from chairside.promotions.codes import code_format
 from chairside.promotions.models import Coupon, CouponStatus
 from chairside.promotions.selectors.coupons import (
@@ -30,6 +31,7 @@ from chairside.promotions.selectors.coupons import (
     last_valid_day,
     wallet,
 )
+from chairside.promotions.selectors.vouchers import VoucherOption, voucher_options
 
 
 def card_qr_svg(card_number: str) -> SafeString:
@@ -103,6 +105,14 @@ def member_card(request: SignedInRequest) -> HttpResponse:
 
 
 @dataclass(frozen=True)
+class VoucherLink:
+    """A service the coupon can book a visit for; `url` is empty when none is left to book."""
+
+    option: VoucherOption
+    url: str
+
+
+@dataclass(frozen=True)
 class CouponView:
     coupon: Coupon
     holder: Patient
@@ -111,6 +121,16 @@ class CouponView:
     last_day: date | None
     valid_from: datetime | None
     entitlements: list[EntitlementLeft]
+    vouchers: list[VoucherLink] = field(default_factory=list)
+
+
+def _voucher_links(request: SignedInRequest, coupons: list[Coupon]) -> dict[int, list[VoucherLink]]:
+    """The "book with this voucher" buttons of the coupons, by coupon id."""
+    links: dict[int, list[VoucherLink]] = {}
+    for option in voucher_options(coupons):
+        url = portal_url(request, "book", **option.query()) if option.available else ""
+        links.setdefault(option.coupon.pk, []).append(VoucherLink(option, url))
+    return links
 
 
 @require_safe
@@ -139,6 +159,10 @@ def coupon_list(request: SignedInRequest) -> HttpResponse:
                     entitlements=entitlements_left(coupon) if group == "usable" else [],
                 )
             )
+    links = _voucher_links(request, [view.coupon for view in groups["usable"]])
+    groups["usable"] = [
+        replace(view, vouchers=links.get(view.coupon.pk, [])) for view in groups["usable"]
+    ]
     return render(
         request,
         "portal/coupons.html",

@@ -38,11 +38,13 @@ from chairside.promotions.schemas.coupons import (
     TemplateOut,
     TemplatePage,
     TemplateQuery,
+    TransferOut,
     UseOut,
     VoidIn,
     WalletQuery,
 )
 from chairside.promotions.selectors import coupons as selectors
+from chairside.promotions.selectors.gifting import coupon_transfers
 from chairside.promotions.services import coupons as services
 
 router = Router(tags=["promotions"])
@@ -267,6 +269,7 @@ def _detail(coupon: Coupon) -> CouponDetailOut:
     return CouponDetailOut(
         **CouponOut.of(coupon).model_dump(),
         uses=[UseOut.of(u) for u in selectors.coupon_uses(coupon)],
+        transfers=[TransferOut.of(t) for t in coupon_transfers(coupon)],
         entitlements=[EntitlementLeftOut.of(e) for e in selectors.entitlements_left(coupon)],
         void_reason=coupon.void_reason,
     )

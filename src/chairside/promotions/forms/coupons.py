@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chairside.billing.models import CatalogueItem, Category
 from chairside.core.models import Clinic
@@ -22,7 +23,7 @@ def _items() -> Any:
 
 
 class TemplateForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=60)
+    name = forms.CharField(label=pgettext_lazy("coupon template", "Name"), max_length=60)
     kind = forms.ChoiceField(label=_("Kind"), choices=CouponKind.choices)
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     amount = forms.DecimalField(
@@ -38,7 +39,7 @@ class TemplateForm(forms.Form):
         min_value=Decimal("0.01"),
         max_value=Decimal(100),
         decimal_places=2,
-        help_text=_("15 means 15% off (8.5折)."),
+        help_text=_("15 means 15 percent off (8.5折)."),
     )
     max_discount = forms.DecimalField(
         label=_("Discount cap (¥)"),

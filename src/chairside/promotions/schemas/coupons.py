@@ -18,6 +18,7 @@ from chairside.promotions.models import (
     CouponBatch,
     CouponStatus,
     CouponTemplate,
+    CouponTransfer,
     CouponUse,
 )
 from chairside.promotions.selectors.coupons import (
@@ -277,8 +278,29 @@ class EntitlementLeftOut(Schema):
         )
 
 
+class TransferOut(Schema):
+    """The coupon moved from one patient to another (given to a friend)."""
+
+    from_patient_id: int
+    from_patient_name: str
+    to_patient_id: int
+    to_patient_name: str
+    at: datetime
+
+    @staticmethod
+    def of(transfer: CouponTransfer) -> TransferOut:
+        return TransferOut(
+            from_patient_id=transfer.from_patient_id,
+            from_patient_name=transfer.from_patient.name,
+            to_patient_id=transfer.to_patient_id,
+            to_patient_name=transfer.to_patient.name,
+            at=transfer.at,
+        )
+
+
 class CouponDetailOut(CouponOut):
     uses: list[UseOut]
+    transfers: list[TransferOut] = Field(description="Who gave it to whom, oldest first.")
     entitlements: list[EntitlementLeftOut] = Field(description="combo: what is left of each.")
     void_reason: str
 

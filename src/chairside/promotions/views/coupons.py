@@ -35,6 +35,7 @@ from chairside.promotions.forms.coupons import (
 )
 from chairside.promotions.models import CouponStatus, CouponTemplate
 from chairside.promotions.selectors import coupons as selectors
+from chairside.promotions.selectors.gifting import coupon_transfers
 from chairside.promotions.services import coupons as services
 
 PAGE_SIZE = 20
@@ -345,6 +346,7 @@ def coupon_detail(request: ConsoleRequest, coupon_id: int) -> HttpResponse:
         "last_day": selectors.last_valid_day(coupon, request.access.clinic),
         "rules": rule_summary(coupon.template),
         "uses": list(selectors.coupon_uses(coupon)),
+        "transfers": list(coupon_transfers(coupon)),
         "left": selectors.entitlements_left(coupon) if coupon.template.kind == "combo" else [],
         "form": form,
         "can_void": can_issue and effective in (CouponStatus.UNUSED, CouponStatus.PARTLY_USED),

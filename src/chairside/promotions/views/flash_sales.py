@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from chairside.core.console import ConsoleRequest, console_page
@@ -43,7 +43,7 @@ def _datetime_field(label: Any) -> forms.DateTimeField:
 
 
 class FlashSaleForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=100)
+    title = forms.CharField(label=pgettext_lazy("flash sale", "Title"), max_length=100)
     description = forms.CharField(
         label=gettext_lazy("Description"),
         max_length=500,
@@ -136,7 +136,7 @@ def flash_sale_list(request: ConsoleRequest) -> HttpResponse:
         "phases": [
             ("all", _("All")),
             ("running", _("On sale now")),
-            ("upcoming", _("Upcoming")),
+            ("upcoming", pgettext("flash sale", "Upcoming")),
             ("ended", _("Ended or off")),
         ],
         "querystring": urlencode({k: v for k, v in filters.items() if v}),

@@ -1,0 +1,1 @@
+"""Forms of the e-signature pages."""

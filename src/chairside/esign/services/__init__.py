@@ -1,0 +1,1 @@
+"""Business actions of e-signatures: documents, identity checks, enrolment, signing."""
