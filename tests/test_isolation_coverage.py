@@ -1,4 +1,4 @@
-"""Every operation of the billing, clinical and promotions APIs falls to one module's
+"""Every operation of the billing, clinical, promotions, forms and esign APIs falls to one module's
 isolation tests (membership's one module checks its whole tag itself).
 
 Each of those modules proves its own part complete (test_every_..._is_covered); this test
@@ -13,6 +13,8 @@ from tests.billing.test_catalogue_api import MINE as CATALOGUE
 from tests.billing.test_stored_value_api import MINE as STORED_VALUE
 from tests.clinical.test_plans_api import MY_PREFIXES as PLANS
 from tests.clinical.test_records_api import RECORD_PATHS as RECORDS
+from tests.esign.test_api import MINE as ESIGN
+from tests.forms.test_api import MINE as FORMS
 from tests.promotions.test_coupons_api import MINE as COUPONS
 from tests.promotions.test_flash_sales_api import MINE as FLASH_SALES
 
@@ -51,4 +53,14 @@ def test_every_promotions_operation_belongs_to_an_isolation_suite(db: None) -> N
         for op in documented_operations(tags={"promotions"})
         if not _under(_path(op), (*COUPONS, FLASH_SALES))
     }
+    assert stray == set()
+
+
+def test_every_forms_operation_belongs_to_an_isolation_suite(db: None) -> None:
+    stray = {op for op in documented_operations(tags={"forms"}) if not _under(_path(op), FORMS)}
+    assert stray == set()
+
+
+def test_every_esign_operation_belongs_to_an_isolation_suite(db: None) -> None:
+    stray = {op for op in documented_operations(tags={"esign"}) if not _under(_path(op), ESIGN)}
     assert stray == set()

@@ -270,7 +270,10 @@ CHAIRSIDE_PAYMENT_PROCESSOR = os.environ.get(
 # Panels of other apps on a page whose app must not import them (core.panels): dotted paths
 # to functions (request, subject) -> (template name, context) or None.
 CHAIRSIDE_TODAY_PANELS = ["chairside.clinical.today.todays_plans_panel"]
-CHAIRSIDE_PATIENT_PANELS = ["chairside.billing.panels.patient_money_panel"]
+CHAIRSIDE_PATIENT_PANELS = [
+    "chairside.billing.panels.patient_money_panel",
+    "chairside.forms.panels.patient_forms_panel",
+]
 
 DEFAULT_FROM_EMAIL = os.environ.get("CHAIRSIDE_EMAIL_FROM", "Chairside <noreply@localhost>")
 if os.environ.get("CHAIRSIDE_SMTP_HOST"):

@@ -4,6 +4,7 @@ versions to e-sign, the enrolment page and the certificates with revocation."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -80,7 +81,9 @@ def test_voiding_needs_esign_manage_and_a_reason(enrolled: Esign) -> None:
         document.refresh_from_db()
         assert document.status == "void"
         assert document.void_reason == "写错了"
-        assert EvidenceEvent.objects.filter(document=document, kind="voided").exists()
+        voided = EvidenceEvent.objects.get(document=document, kind="voided")
+        # The log travels in evidence packages: it names the reason's hash, not its text.
+        assert voided.details == {"reason_sha256": hashlib.sha256("写错了".encode()).hexdigest()}
 
 
 def test_signing_on_this_device_opens_the_patients_page(enrolled: Esign) -> None:

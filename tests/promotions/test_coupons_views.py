@@ -280,6 +280,8 @@ def test_the_cashier_page_offers_the_wallet_and_applies_a_pick(
 
     page = client.get(reverse("billing:bill", args=[bill.pk])).content.decode()
     assert "满300减50 · ¥50.00 off (minimum spend ¥300.00) · until 2026-12-31" in page
+    # Each offer is its own checkbox (a bare <option> outside a <select> cannot be picked).
+    assert f'type="checkbox" name="offer" value="coupon:coupon:{coupon.pk}"' in page
 
     response = client.post(
         reverse("billing:bill_discounts", args=[bill.pk]), {"offer": f"coupon:coupon:{coupon.pk}"}

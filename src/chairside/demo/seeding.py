@@ -24,6 +24,7 @@ from chairside.demo.data import (
     StaffSeed,
 )
 from chairside.demo.visits import seed_clinical_and_billing
+from chairside.forms.demo import demo_forms_install
 from chairside.membership.demo import demo_membership_install
 from chairside.messaging.services import default_templates_install
 from chairside.patients.models import (
@@ -87,6 +88,8 @@ def seed_demo(*, patients: int = 2_000, patients_b: int = 200, progress: Progres
         members = demo_membership_install(organization=organization, actor=_owner(organization))
         coupons = demo_promotions_install(organization=organization, actor=_owner(organization))
         progress(f"{organization.slug}: member tiers, {members} members, {coupons} coupons")
+        forms = demo_forms_install(organization=organization)
+        progress(f"{organization.slug}: form templates, {forms} filled forms and consents")
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner guesses from an empty table and bitmap-scans
         # the whole surname behind the first page of a search.

@@ -50,6 +50,9 @@ class PlatformKey(models.Model):
     private_key_pem = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return self.get_name_display()
+
 
 class Certificate(TenantModel):
     """An X.509 certificate issued by the organization's CA."""
@@ -306,5 +309,3 @@ class TreeHead(TenantModel):
         constraints: ClassVar[list[Any]] = [
             models.UniqueConstraint(fields=["organization", "size"], name="esign_tree_head_size"),
         ]
-
-

@@ -121,7 +121,10 @@ class DiscountForm(forms.Form):
 
     AMOUNT, PERCENT = "amount", "percent"
 
-    offer = forms.MultipleChoiceField(label=_("Offers"), required=False)
+    # Checkboxes: the template lays each offer out as its own tickable line.
+    offer = forms.MultipleChoiceField(
+        label=_("Offers"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     manual_kind = forms.ChoiceField(
         label=_("Manual discount"),
         choices=[(AMOUNT, _("Amount (¥)")), (PERCENT, _("Percent (%)"))],

@@ -22,7 +22,7 @@ from chairside.esign.schemas.documents import (
     CertificatePage,
     CertificateQuery,
     CodeOut,
-    EnrolIn,
+    KeyEnrolIn,
     RevokeIn,
     masked,
 )
@@ -54,7 +54,7 @@ def enrolment_code(request: HttpRequest) -> CodeOut:
     response={201: CertificateOut, **error_responses(400, 401, 403, 409, 429, 503)},
     summary="Enrol my signing key: the CA certifies the key of my browser's request",
 )
-def enrol(request: HttpRequest, payload: EnrolIn) -> Status[CertificateOut]:
+def enrol(request: HttpRequest, payload: KeyEnrolIn) -> Status[CertificateOut]:
     access = access_of(request)
     access.require("esign.sign")
     certificate = enrolment.enrolment_submit(

@@ -29,6 +29,7 @@ from chairside.esign.schemas.documents import (
     DocumentOut,
     DocumentPage,
     DocumentQuery,
+    DocumentVoidIn,
     FinishIn,
     FromRecordIn,
     PrepareIn,
@@ -36,7 +37,6 @@ from chairside.esign.schemas.documents import (
     SessionOut,
     SigningLinkIn,
     SigningLinkOut,
-    VoidIn,
     decode,
     detail,
     masked,
@@ -145,7 +145,9 @@ def document_detail(request: HttpRequest, document_id: PathId) -> DocumentDetail
     response={200: DocumentDetailOut, **WRITE_ERRORS},
     summary="Void a document awaiting signatures",
 )
-def document_void(request: HttpRequest, document_id: PathId, payload: VoidIn) -> DocumentDetailOut:
+def document_void(
+    request: HttpRequest, document_id: PathId, payload: DocumentVoidIn
+) -> DocumentDetailOut:
     access = access_of(request)
     access.require("esign.manage")
     document = selectors.get_document(document_id=document_id)

@@ -50,7 +50,7 @@ class DocumentQuery(PageQuery):
     q: Text = Field("", max_length=60, description="Document number, patient name or title.")
 
 
-class SlotOut(Schema):
+class SignerSlotOut(Schema):
     id: int
     order: int
     role: Role
@@ -64,8 +64,8 @@ class SlotOut(Schema):
     is_current: bool
 
     @staticmethod
-    def of(slot: SignerSlot, current: SignerSlot | None) -> SlotOut:
-        return SlotOut(
+    def of(slot: SignerSlot, current: SignerSlot | None) -> SignerSlotOut:
+        return SignerSlotOut(
             id=slot.pk,
             order=slot.order,
             role=slot.role,  # type: ignore[arg-type]
@@ -163,12 +163,12 @@ class EventOut(Schema):
 class DocumentDetailOut(DocumentOut):
     data_sha256: str
     void_reason: str
-    slots: list[SlotOut]
+    slots: list[SignerSlotOut]
     revisions: list[RevisionOut]
     events: list[EventOut]
 
 
-class VoidIn(Schema):
+class DocumentVoidIn(Schema):
     reason: Text = Field(min_length=1, max_length=200)
 
 
@@ -235,7 +235,7 @@ class CodeOut(Schema):
     expires_at: datetime
 
 
-class EnrolIn(Schema):
+class KeyEnrolIn(Schema):
     csr: Base64 = Field(max_length=6000, description="PKCS#10 request, DER, base64.")
     code: Text = Field(max_length=10)
     name: Text = Field(min_length=1, max_length=50)
@@ -300,7 +300,7 @@ def detail(
         **DocumentOut.of(document).model_dump(),
         data_sha256=document.data_sha256,
         void_reason=document.void_reason,
-        slots=[SlotOut.of(s, current) for s in document_slots(document)],
+        slots=[SignerSlotOut.of(s, current) for s in document_slots(document)],
         revisions=[RevisionOut.of(r) for r in revisions],
         events=[EventOut.of(e) for e in events],
     )

@@ -346,7 +346,9 @@ def document_void(*, actor: Staff, clinic: Clinic, document: Document, reason: s
         kind=EvidenceEvent.Kind.VOIDED,
         actor=actor_label(actor),
         document=document,
-        details={"reason": document.void_reason},
+        # The reason is free text a clerk typed and may name a condition: the log, which
+        # travels in evidence packages, keeps only its hash; the document keeps the text.
+        details={"reason_sha256": hashlib.sha256(document.void_reason.encode()).hexdigest()},
     )
     audit_record(
         action=AuditEntry.Action.UPDATE,

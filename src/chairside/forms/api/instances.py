@@ -18,11 +18,11 @@ from chairside.core.selectors import get_staff
 from chairside.forms.pdf import pdf_filename
 from chairside.forms.schemas.instances import (
     DataIn,
+    FormVoidIn,
     InstanceIn,
     InstanceOut,
     InstancePage,
     InstanceQuery,
-    VoidIn,
 )
 from chairside.forms.selectors import instances as selectors
 from chairside.forms.selectors.templates import get_template
@@ -130,7 +130,7 @@ def instance_send(request: HttpRequest, instance_id: PathId) -> InstanceOut:
     response={200: InstanceOut, **WRITE_ERRORS},
     summary="Void a draft or a form awaiting signatures",
 )
-def instance_void(request: HttpRequest, instance_id: PathId, payload: VoidIn) -> InstanceOut:
+def instance_void(request: HttpRequest, instance_id: PathId, payload: FormVoidIn) -> InstanceOut:
     access = access_of(request)
     access.require("forms.fill")
     instance = selectors.get_instance(instance_id=instance_id)

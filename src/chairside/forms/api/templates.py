@@ -17,13 +17,13 @@ from chairside.core.schemas import PathId
 from chairside.forms import exports
 from chairside.forms.models import FormTemplate
 from chairside.forms.schemas.templates import (
+    FormTemplateIn,
+    FormTemplateOut,
+    FormTemplatePage,
+    FormTemplateQuery,
+    FormVersionOut,
     StatsOut,
     TemplateDetailOut,
-    TemplateIn,
-    TemplateOut,
-    TemplatePage,
-    TemplateQuery,
-    VersionOut,
 )
 from chairside.forms.selectors import templates as selectors
 from chairside.forms.services import templates as services
@@ -47,23 +47,23 @@ def _detail(template: FormTemplate) -> TemplateDetailOut:
     version = selectors.version_list(template).first()
     assert version is not None
     return TemplateDetailOut(
-        **TemplateOut.of(template).model_dump(), version=VersionOut.of(version)
+        **FormTemplateOut.of(template).model_dump(), version=FormVersionOut.of(version)
     )
 
 
 @router.get(
     "/form-templates",
-    response={200: TemplatePage, **AUTH_ERRORS},
+    response={200: FormTemplatePage, **AUTH_ERRORS},
     summary="List form templates",
 )
-def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> TemplatePage:
+def template_list(request: HttpRequest, filters: Query[FormTemplateQuery]) -> FormTemplatePage:
     access_of(request).require("forms.view")
     page = paginate(
         selectors.template_list(query=filters.q, kind=filters.kind or "", active=filters.active),
         page=filters.page,
         page_size=filters.page_size,
     )
-    return TemplatePage.of(page, [TemplateOut.of(t) for t in page.items])
+    return FormTemplatePage.of(page, [FormTemplateOut.of(t) for t in page.items])
 
 
 @router.post(
@@ -71,7 +71,7 @@ def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> Templa
     response={201: TemplateDetailOut, **WRITE_ERRORS},
     summary="Build a form template",
 )
-def template_create(request: HttpRequest, payload: TemplateIn) -> Status[TemplateDetailOut]:
+def template_create(request: HttpRequest, payload: FormTemplateIn) -> Status[TemplateDetailOut]:
     access = access_of(request)
     access.require("forms.templates")
     template = services.form_template_create(
@@ -82,16 +82,16 @@ def template_create(request: HttpRequest, payload: TemplateIn) -> Status[Templat
 
 @router.post(
     "/form-templates/install-defaults",
-    response={200: list[TemplateOut], **AUTH_ERRORS},
+    response={200: list[FormTemplateOut], **AUTH_ERRORS},
     summary="Add the default templates the organization lacks",
 )
-def template_install_defaults(request: HttpRequest) -> list[TemplateOut]:
+def template_install_defaults(request: HttpRequest) -> list[FormTemplateOut]:
     """The implant, extraction and orthodontic consents, the first-visit health questionnaire
     and the prescription; templates that exist (by code) are left as they are."""
     access = access_of(request)
     access.require("forms.templates")
     created = services.form_templates_install_defaults(organization=access.organization)
-    return [TemplateOut.of(selectors.get_template(template_id=t.pk)) for t in created]
+    return [FormTemplateOut.of(selectors.get_template(template_id=t.pk)) for t in created]
 
 
 @router.get(
@@ -110,7 +110,7 @@ def template_detail(request: HttpRequest, template_id: PathId) -> TemplateDetail
     summary="Change a form template (a new version once forms use the latest)",
 )
 def template_update(
-    request: HttpRequest, template_id: PathId, payload: TemplateIn
+    request: HttpRequest, template_id: PathId, payload: FormTemplateIn
 ) -> TemplateDetailOut:
     access = access_of(request)
     access.require("forms.templates")
@@ -123,24 +123,24 @@ def template_update(
 
 @router.get(
     "/form-templates/{int:template_id}/versions",
-    response={200: list[VersionOut], **LOOKUP_ERRORS},
+    response={200: list[FormVersionOut], **LOOKUP_ERRORS},
     summary="A form template's versions, newest first",
 )
-def version_list(request: HttpRequest, template_id: PathId) -> list[VersionOut]:
+def version_list(request: HttpRequest, template_id: PathId) -> list[FormVersionOut]:
     access_of(request).require("forms.view")
     template = selectors.get_template(template_id=template_id)
-    return [VersionOut.of(v) for v in selectors.version_list(template)]
+    return [FormVersionOut.of(v) for v in selectors.version_list(template)]
 
 
 @router.get(
     "/form-templates/{int:template_id}/versions/{int:number}",
-    response={200: VersionOut, **LOOKUP_ERRORS},
+    response={200: FormVersionOut, **LOOKUP_ERRORS},
     summary="One version of a form template",
 )
-def version_detail(request: HttpRequest, template_id: PathId, number: PathId) -> VersionOut:
+def version_detail(request: HttpRequest, template_id: PathId, number: PathId) -> FormVersionOut:
     access_of(request).require("forms.view")
     template = selectors.get_template(template_id=template_id)
-    return VersionOut.of(selectors.get_version(template=template, number=number))
+    return FormVersionOut.of(selectors.get_version(template=template, number=number))
 
 
 def _export(request: HttpRequest, template_id: int, fmt: str, content_type: str) -> HttpResponse:

@@ -38,7 +38,7 @@ class DataIn(Schema):
     data: dict[str, Any]
 
 
-class VoidIn(Schema):
+class FormVoidIn(Schema):
     reason: Text = Field(min_length=1, max_length=200)
 
 

@@ -39,7 +39,7 @@ class BlockIn(Schema):
     help: Text | None = Field(None, max_length=200)
 
 
-class TemplateIn(Schema):
+class FormTemplateIn(Schema):
     """A template as the builder saves it. Saving a template whose latest version already
     has forms makes a new version; otherwise the latest version is changed."""
 
@@ -69,13 +69,13 @@ class TemplateIn(Schema):
         )
 
 
-class TemplateQuery(PageQuery):
+class FormTemplateQuery(PageQuery):
     q: Text = Field("", max_length=100)
     kind: Kind | None = None
     active: bool | None = None
 
 
-class VersionOut(Schema):
+class FormVersionOut(Schema):
     id: int
     number: int
     title: str
@@ -86,8 +86,8 @@ class VersionOut(Schema):
     created_at: datetime
 
     @staticmethod
-    def of(version: FormTemplateVersion) -> VersionOut:
-        return VersionOut(
+    def of(version: FormTemplateVersion) -> FormVersionOut:
+        return FormVersionOut(
             id=version.pk,
             number=version.number,
             title=version.title,
@@ -99,7 +99,7 @@ class VersionOut(Schema):
         )
 
 
-class TemplateOut(Schema):
+class FormTemplateOut(Schema):
     id: int
     code: str
     name: str
@@ -111,8 +111,8 @@ class TemplateOut(Schema):
     created_at: datetime
 
     @staticmethod
-    def of(template: FormTemplate) -> TemplateOut:
-        return TemplateOut(
+    def of(template: FormTemplate) -> FormTemplateOut:
+        return FormTemplateOut(
             id=template.pk,
             code=template.code,
             name=template.name,
@@ -125,12 +125,12 @@ class TemplateOut(Schema):
         )
 
 
-class TemplateDetailOut(TemplateOut):
-    version: VersionOut = Field(description="The latest version.")
+class TemplateDetailOut(FormTemplateOut):
+    version: FormVersionOut = Field(description="The latest version.")
 
 
-class TemplatePage(PageOut):
-    items: list[TemplateOut]
+class FormTemplatePage(PageOut):
+    items: list[FormTemplateOut]
 
 
 class OptionCountOut(Schema):
