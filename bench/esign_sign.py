@@ -23,14 +23,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import django
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
+
+# The tests' stand-in for the signer's browser (WebCrypto in Python).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image, ImageDraw
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chairside.settings")
@@ -38,6 +36,7 @@ django.setup()
 
 from create_patients import percentile  # noqa: E402
 from django.db import connection  # noqa: E402
+from tests.esign.browser import Browser  # noqa: E402
 
 from chairside.core.models import Clinic, Organization, Staff  # noqa: E402
 from chairside.core.services import clinic_create, organization_create, staff_create  # noqa: E402
@@ -72,22 +71,6 @@ h1 {{ font-size: 16pt; text-align: center }} h2 {{ font-size: 12pt }}
 <h2>四、患者声明</h2><p>本人已阅读并理解以上内容，同意接受治疗。</p>
 <p>患者签名：　　　　　　　　　　医生签名：</p></div>
 </body></html>"""
-
-
-class Browser:
-    """What the signer's browser does with WebCrypto: a P-256 key, a CSR, r||s signatures."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-
-    def csr(self) -> bytes:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "browser")])
-        request = x509.CertificateSigningRequestBuilder().subject_name(name)
-        return request.sign(self.key, hashes.SHA256()).public_bytes(Encoding.DER)
-
-    def sign(self, data: bytes) -> bytes:
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return pdfsign.p1363(r, s)
 
 
 def handwriting_png() -> bytes:
@@ -149,7 +132,7 @@ def main() -> None:
         doctor_browser = Browser()
         doctor_cert = pki.issue_from_csr(
             organization=organization,
-            csr_der=doctor_browser.csr(),
+            csr_der=doctor_browser.csr_der(),
             kind=Certificate.Kind.STAFF,
             subject_name=doctor.display_name,
             staff=doctor,
@@ -168,7 +151,7 @@ def main() -> None:
                 pdf = HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
             sizes.setdefault("rendered", []).append(len(pdf))
             browser = Browser()
-            csr = browser.csr()
+            csr = browser.csr_der()
             with steps.step("patient: issue certificate"):
                 cert = pki.issue_from_csr(
                     organization=organization,

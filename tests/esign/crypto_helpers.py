@@ -10,12 +10,6 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw
 
 from chairside.core.models import Clinic, Staff
@@ -23,6 +17,7 @@ from chairside.esign import pdfsign, pki
 from chairside.esign.models import Certificate
 from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
+from tests.esign.browser import Browser
 
 # Where the fixture document reserves its signature boxes (PDF points, origin bottom-left).
 PATIENT_BOX = [60.0, 120.0, 260.0, 180.0]
@@ -46,27 +41,6 @@ h1 { font-size: 16pt; text-align: center; }
 """
 
 
-class Browser:
-    """A signer's browser: a fresh P-256 key that never leaves this object."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-
-    def csr(self, common_name: str = "whatever the browser claims") -> bytes:
-        request = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .sign(self.key, hashes.SHA256())
-        )
-        return request.public_bytes(Encoding.DER)
-
-    def sign(self, signed_attributes: bytes) -> bytes:
-        """crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, key, bytes): r||s."""
-        der = self.key.sign(signed_attributes, ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        return pdfsign.p1363(r, s)
-
-
 def make_patient(clinic: Clinic, actor: Staff, name: str = "张小明") -> Patient:
     return patient_create(actor=actor, clinic=clinic, name=name, phone="13900000012")
 
@@ -85,7 +59,7 @@ def issue(
     browser = browser or Browser()
     cert = pki.issue_from_csr(
         organization=clinic.organization,
-        csr_der=browser.csr(),
+        csr_der=browser.csr_der(),
         kind=kind,
         subject_name=name,
         staff=staff,

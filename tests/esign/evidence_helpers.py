@@ -9,13 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
-
 from chairside.core.models import Clinic, Organization, Staff
 from chairside.core.resident_id import make_resident_id
 from chairside.core.tenancy import tenant_scope
@@ -23,6 +16,7 @@ from chairside.esign.models import Document, SignerSlot
 from chairside.messaging.models import OutboxMessage
 from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
+from tests.esign.browser import Browser
 
 PATIENT_NAME = "张小明"
 PATIENT_MOBILE = "13900000021"
@@ -61,23 +55,6 @@ def make_document(clinic: Clinic, patient: Patient, *, title: str = "种植知�
         source=Document.Source.FORM,
         source_id=1,
     )
-
-
-class Browser:
-    """The signer's browser: a P-256 key that never leaves this object."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-
-    def csr_der(self) -> bytes:
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "browser")])
-        request = x509.CertificateSigningRequestBuilder().subject_name(name)
-        return request.sign(self.key, hashes.SHA256()).public_bytes(Encoding.DER)
-
-    def sign(self, data: bytes) -> bytes:
-        """crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, key, data): r||s."""
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 @cache

@@ -5,18 +5,12 @@ boxes, the SMS codes from the outbox, and a world with an enrolled doctor."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.x509.oid import NameOID
 from django.core.cache import cache as django_cache
 
 from chairside.core.models import Organization, Staff
@@ -31,45 +25,13 @@ from chairside.messaging.services import default_templates_install
 from chairside.patients.models import Patient
 from chairside.patients.services import patient_create
 from tests.conftest import World
+from tests.esign.browser import Browser
 
 PATIENT_MOBILE = "13900000011"
 DOCTOR_MOBILE = "13800000003"
 PATIENT_ID = make_resident_id("110101", date(1990, 3, 7), 123)
 DOCTOR_ID = make_resident_id("310101", date(1985, 6, 1), 457)
 LOCAL = "127.0.0.1"
-
-
-class Browser:
-    """What the signer's browser does, in Python: a P-256 key that never leaves this
-    object, a certificate request signed by it, and ECDSA signatures as WebCrypto returns
-    them (64 bytes r||s)."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-
-    def csr_der(self, name: str = "browser") -> bytes:
-        request = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .sign(self.key, hashes.SHA256())
-        )
-        return request.public_bytes(serialization_der())
-
-    def csr_b64(self, name: str = "browser") -> str:
-        return base64.b64encode(self.csr_der(name)).decode()
-
-    def sign(self, data: bytes) -> bytes:
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def sign_b64(self, data: bytes) -> str:
-        return base64.b64encode(self.sign(data)).decode()
-
-
-def serialization_der() -> Any:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Encoding.DER
 
 
 @dataclass(frozen=True)

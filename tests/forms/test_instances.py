@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 
 from chairside.core.errors import Conflict, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry
@@ -136,6 +137,34 @@ def test_a_draft_is_filled_and_each_value_checked(world: World, forms: Forms) ->
     }
     assert form.data == filled.data
     assert caught.value.fields == {"data.allergy": ["Choose one of the options."]}
+
+
+def test_answers_are_encrypted_at_rest_and_the_audit_names_only_the_fields(
+    world: World, forms: Forms
+) -> None:
+    form = make_form(world, forms, forms.questionnaire, data={})
+    with tenant_scope(world.org, world.clinic1):
+        form_instance_fill(
+            actor=world.frontdesk,
+            clinic=world.clinic1,
+            instance=form,
+            data={"allergy": "有", "allergy_detail": "青霉素"},
+        )
+        sent = _send(world, make_form(world, forms))
+        entry = AuditEntry.objects.filter(
+            entity_type="forms.forminstance", entity_id=str(form.pk), action="update"
+        ).latest("id")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data, context FROM forms_forminstance WHERE id = %s", [form.pk])
+        data, context = cursor.fetchone()
+        cursor.execute("SELECT data_json FROM esign_document WHERE id = %s", [sent.document_id])
+        (document_data,) = cursor.fetchone()
+    for stored in (data, context, document_data):
+        for plain in ("青霉素", forms.patient.name, "allergy", "patient.name"):
+            assert plain not in stored
+    assert entry.after == {"changed_fields": ["allergy", "allergy_detail"]}
+    assert "青霉素" not in json.dumps(entry.before, ensure_ascii=False)
 
 
 def _send(world: World, form: FormInstance) -> FormInstance:

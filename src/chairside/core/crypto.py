@@ -1,4 +1,5 @@
-"""Encryption at rest for sensitive personal data (resident ID numbers, TOTP secrets).
+"""Encryption at rest for sensitive personal data (resident ID numbers, TOTP secrets, the
+text of medical records and the answers on forms).
 
 Values are encrypted with Fernet (AES-128-CBC + HMAC); a keyed hash ("blind index") lets
 us find a row by the exact value without decrypting every row.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from functools import cache
 from typing import Any
 
@@ -57,3 +59,26 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if value is None or value == "":
             return value
         return encrypt_text(str(value))
+
+
+class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+    """A JSON value (a dict of answers, say) stored encrypted; reads give the value back.
+
+    It cannot be queried inside: whatever needs the content reads the rows and looks in
+    Python."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None or value == "":
+            return value
+        return json.loads(decrypt_text(value))
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return value
+        return encrypt_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return json.dumps(self.value_from_object(obj), ensure_ascii=False, sort_keys=True)

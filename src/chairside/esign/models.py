@@ -118,7 +118,7 @@ class Document(TenantModel):
     # Canonical JSON of the data shown in the document, and its SHA-256 (evidence package).
     data_sha256 = models.CharField(max_length=64, blank=True, default="")
     # Those canonical JSON bytes themselves (UTF-8), copied into the evidence package.
-    data_json = models.TextField(blank=True, default="")
+    data_json = EncryptedTextField(blank=True, default="")
     created_by = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from chairside.core.crypto import EncryptedJSONField
 from chairside.core.models import Clinic, Staff
 from chairside.core.tenancy import TenantModel
 from chairside.patients.models import Patient
@@ -103,11 +104,11 @@ class FormInstance(TenantModel):
     doctor = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # Field values by key.
-    data = models.JSONField(default=dict)
+    # Field values by key; answers are health data, so both are encrypted at rest.
+    data = EncryptedJSONField(default=dict)
     # Placeholder values frozen when the form was made (name, gender, age, record number,
     # date, clinic, doctor, treatment items).
-    context = models.JSONField(default=dict)
+    context = EncryptedJSONField(default=dict)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )

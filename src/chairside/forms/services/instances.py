@@ -174,16 +174,22 @@ def form_instance_fill(
     _same_organization(clinic, instance)
     instance = _lock(instance)
     _require_draft(instance)
-    before = {"data": instance.data}
+    before = instance.data
     instance.data = clean_data(instance.version.blocks, data, complete=False)
     instance.save(update_fields=["data", "updated_at"])
+    # The answers stay encrypted in the form: the audit log names the fields that changed.
     audit_record(
         action=AuditEntry.Action.UPDATE,
         instance=instance,
         actor=actor,
         clinic=clinic,
-        before=before,
-        after={"data": instance.data},
+        after={
+            "changed_fields": sorted(
+                k
+                for k in before.keys() | instance.data.keys()
+                if before.get(k) != instance.data.get(k)
+            )
+        },
         summary=_("Form %(title)s filled in") % {"title": instance.version.title},
     )
     return instance
