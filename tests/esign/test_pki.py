@@ -86,7 +86,7 @@ def test_a_certificate_is_issued_for_the_browsers_key_with_our_subject(
     browser = Browser()
     row = pki.issue_from_csr(
         organization=world.org,
-        csr_der=browser.csr(common_name="Mallory, CEO of everything"),
+        csr_der=browser.csr_der("Mallory, CEO of everything"),
         kind=Certificate.Kind.STAFF,
         subject_name="李医生",
         staff=world.doctor,

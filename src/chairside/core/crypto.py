@@ -61,11 +61,13 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         return encrypt_text(str(value))
 
 
-class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
-    """A JSON value (a dict of answers, say) stored encrypted; reads give the value back.
+class EncryptedJSONField(models.Field):  # type: ignore[type-arg]
+    """A JSON value (a dict of answers, say) stored encrypted in a text column; reads give
+    the value back. It cannot be queried inside: whatever needs the content reads the rows
+    and looks in Python."""
 
-    It cannot be queried inside: whatever needs the content reads the rows and looks in
-    Python."""
+    def get_internal_type(self) -> str:
+        return "TextField"
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or value == "":

@@ -77,6 +77,13 @@ MODIFICATION_LEVELS = {
     ModificationLevel.ANNOTATIONS: "annotations",
     ModificationLevel.OTHER: "other",
 }
+# What each level means to a reader (the verification page and `chairside verify`).
+MODIFICATION_TEXT = {
+    "none": _("No change to the document after this signature."),
+    "form_filling": _("After this signature: only further signatures were added."),
+    "annotations": _("After this signature: only annotations were added."),
+    "other": _("The document was modified after this signature."),
+}
 COVERAGE = {
     SignatureCoverageLevel.UNCLEAR: "unclear",
     SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "contiguous_block",

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from chairside.core.tenancy import tenant_scope
 from chairside.esign.models import Document, DocumentRevision, SignerSlot
 from chairside.esign.package import signature_ok, signature_problem
+from chairside.esign.validation import MODIFICATION_TEXT
 
 # Validating a PDF costs a few hundred milliseconds: a number looked up again within this
 # time reuses the result (a revocation shows up after at most this long).
@@ -53,6 +54,10 @@ class PublicSignature:
     modification_level: str
     ok: bool
     problem: str
+
+    @property
+    def modification_text(self) -> str:
+        return str(MODIFICATION_TEXT.get(self.modification_level, MODIFICATION_TEXT["other"]))
 
 
 @dataclass

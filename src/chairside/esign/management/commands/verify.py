@@ -15,7 +15,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chairside.esign import evidence
+from chairside.esign.models import Certificate
 from chairside.esign.package import PackageReport, verify_package
+from chairside.esign.validation import MODIFICATION_TEXT
+
+KINDS = dict(Certificate.Kind.choices)
 
 MAX_PACKAGE = 200 * 1024 * 1024
 
@@ -90,17 +94,17 @@ def render(report: PackageReport) -> str:
                 "  "
                 + _(
                     "%(field)s: %(name)s (%(role)s), time-stamped %(time)s; intact %(intact)s, "
-                    "trusted %(trusted)s, revoked %(revoked)s; modifications: %(level)s"
+                    "trusted %(trusted)s, revoked %(revoked)s. %(level)s"
                 )
                 % {
                     "field": s.field,
                     "name": s.signer_name,
-                    "role": getattr(s, "role", "") or getattr(s, "kind", ""),
+                    "role": KINDS.get(s.kind, s.kind),
                     "time": when,
                     "intact": _yes_no(s.intact),
                     "trusted": _yes_no(s.trusted),
                     "revoked": _yes_no(s.revoked),
-                    "level": s.modification_level,
+                    "level": MODIFICATION_TEXT[s.modification_level],
                 }
             )
     lines.append("")
