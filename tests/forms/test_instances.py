@@ -5,6 +5,8 @@ one slot per signer at the rendered boxes), voiding, and following esign's event
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -209,6 +211,22 @@ def test_sending_makes_a_document_with_a_slot_per_signer_at_its_box(
     assert {f["key"]: f["value"] for f in data["fields"]}["bone_graft"] == IMPLANT_DATA[
         "bone_graft"
     ]
+
+
+def test_the_sent_pdf_prints_the_document_number(
+    world: World, forms: Forms, tmp_path: Path
+) -> None:
+    sent = _send(world, make_form(world, forms))
+    with tenant_scope(world.org):
+        document = Document.objects.get(pk=sent.document_id)
+        path = tmp_path / "sent.pdf"
+        path.write_bytes(bytes(DocumentRevision.objects.get(document=document).pdf))
+
+    text = subprocess.run(  # noqa: S603 - Poppler on our own file
+        ["/usr/bin/pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+    assert f"文书编号：{document.number}" in text
 
 
 def test_a_form_with_empty_required_fields_is_not_sent(world: World, forms: Forms) -> None:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chairside.core.crypto import EncryptedTextField
 from chairside.core.models import Clinic, Staff
@@ -261,17 +262,20 @@ class EvidenceEvent(TenantModel):
     """One leaf of the evidence log. Never updated or deleted."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", _("Created")
-        SENT = "sent", _("Sent")
-        OPENED = "opened", _("Opened")
-        IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
-        PREVIEWED = "previewed", _("Previewed")
-        SIGNED = "signed", _("Signed")
-        COMPLETED = "completed", _("Completed")
-        DOWNLOADED = "downloaded", _("Downloaded")
-        VOIDED = "voided", _("Voided")
-        ENROLLED = "enrolled", _("Key enrolled")
-        REVOKED = "revoked", _("Certificate revoked")
+        CREATED = "created", pgettext_lazy("evidence event", "Created")
+        SENT = "sent", pgettext_lazy("evidence event", "Sent")
+        OPENED = "opened", pgettext_lazy("evidence event", "Opened")
+        IDENTITY_VERIFIED = (
+            "identity_verified",
+            pgettext_lazy("evidence event", "Identity verified"),
+        )
+        PREVIEWED = "previewed", pgettext_lazy("evidence event", "Previewed")
+        SIGNED = "signed", pgettext_lazy("evidence event", "Signed")
+        COMPLETED = "completed", pgettext_lazy("evidence event", "Completed")
+        DOWNLOADED = "downloaded", pgettext_lazy("evidence event", "Downloaded")
+        VOIDED = "voided", pgettext_lazy("evidence event", "Voided")
+        ENROLLED = "enrolled", pgettext_lazy("evidence event", "Key enrolled")
+        REVOKED = "revoked", pgettext_lazy("evidence event", "Certificate revoked")
 
     # 0-based leaf index in the organization's log.
     index = models.PositiveBigIntegerField()

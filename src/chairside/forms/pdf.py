@@ -123,7 +123,9 @@ def _group_signatures(items: list[dict[str, Any]], rest: list[str]) -> list[dict
     return grouped
 
 
-def instance_html(instance: FormInstance, *, preview: bool = False) -> str:
+def instance_html(
+    instance: FormInstance, *, preview: bool = False, document_number: str = ""
+) -> str:
     version = instance.version
     clinic = instance.clinic
     with translation.override("zh-hans"):
@@ -134,6 +136,7 @@ def instance_html(instance: FormInstance, *, preview: bool = False) -> str:
                 "clinic": clinic,
                 "items": form_items(instance),
                 "form_number": f"F{instance.pk:08d}",
+                "document_number": document_number,
                 "version": version.number,
                 "preview": preview,
                 "blank": BLANK,
@@ -161,14 +164,18 @@ def _boxes(document: Any) -> dict[str, tuple[int, list[float]]]:
     return boxes
 
 
-def render_instance_pdf(instance: FormInstance, *, preview: bool = False) -> RenderedForm:
+def render_instance_pdf(
+    instance: FormInstance, *, preview: bool = False, document_number: str = ""
+) -> RenderedForm:
     """The form as a PDF/A-3b file with the place of each signer's box.
 
-    `preview` marks a draft's rendering as not for signing."""
+    `preview` marks a draft's rendering as not for signing; `document_number` is the signed
+    document's number printed at the top (blank on paper printed before sending)."""
     # Imported here: WeasyPrint loads Pango and fonts, which only PDF requests need.
     from weasyprint import HTML
 
-    document = HTML(string=instance_html(instance, preview=preview)).render()
+    html = instance_html(instance, preview=preview, document_number=document_number)
+    document = HTML(string=html).render()
     boxes = _boxes(document)
     missing = [r for r in instance.version.signers if r not in boxes]
     if missing:  # pragma: no cover - every signer gets a box in form_items

@@ -113,6 +113,12 @@ def number_is_valid(text: str) -> bool:
     return _check_character(body[:-1]) == body[-1]
 
 
+def document_number_reserve() -> str:
+    """An unused document number, for a rendering that prints its own number before the
+    document exists (document_create(number=...))."""
+    return _new_number()
+
+
 def _new_number() -> str:
     for _attempt in range(20):
         number = number_generate()
@@ -165,9 +171,11 @@ def document_create(
     data: dict[str, Any],
     signers: list[SignerSpec],
     created_by: Staff | None,
+    number: str = "",
 ) -> Document:
     """Store a rendered PDF as revision 1 of a new document with one slot per signer, in
-    the order given (patient, doctor, seal), and log "created"."""
+    the order given (patient, doctor, seal), and log "created". `number` is one from
+    document_number_reserve() that the rendering already prints; else one is drawn."""
     if patient.organization_id != clinic.organization_id:
         raise ValidationFailed(_("That belongs to another organization."))
     if source not in Document.Source.values:
@@ -175,13 +183,15 @@ def document_create(
     if not pdf.startswith(b"%PDF-") or len(pdf) > MAX_PDF:
         raise ValidationFailed(_("The rendering is not a PDF."), field="pdf")
     _check_signers(clinic, signers)
+    if number and not number_is_valid(number):
+        raise ValidationFailed(_("That is not a valid document number."), field="number")
     data_json = canonical_json(data)
     now = timezone.now()
     document = Document.objects.create(
         organization_id=clinic.organization_id,
         clinic=clinic,
         patient=patient,
-        number=_new_number(),
+        number=number or _new_number(),
         title=title.strip()[:200],
         source=source,
         source_id=source_id,

@@ -24,6 +24,7 @@ from chairside.esign.services.documents import (
     SignerSpec,
     document_create,
     document_downloaded,
+    document_number_reserve,
     document_void,
 )
 from chairside.forms import placeholders
@@ -227,7 +228,8 @@ def form_instance_send(*, actor: Staff, clinic: Clinic, instance: FormInstance) 
             code=FormsErrorCode.INCOMPLETE,
             fields=e.fields,
         ) from e
-    rendered = render_instance_pdf(instance)
+    number = document_number_reserve()
+    rendered = render_instance_pdf(instance, document_number=number)
     signers = []
     for role in version.signers:
         page, box = rendered.signature_boxes[role]
@@ -251,6 +253,7 @@ def form_instance_send(*, actor: Staff, clinic: Clinic, instance: FormInstance) 
         data=document_data(instance),
         signers=signers,
         created_by=actor,
+        number=number,
     )
     before = snapshot(instance)
     instance.status = FormInstance.Status.SIGNING
