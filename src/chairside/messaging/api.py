@@ -19,13 +19,13 @@ from chairside.messaging.schemas import (
     InAppMessageOut,
     InboxPage,
     InboxQuery,
+    MessageTemplateOut,
+    MessageTemplatePage,
+    MessageTemplateQuery,
+    MessageTemplateUpdateIn,
     OutboxMessageOut,
     OutboxPage,
     OutboxQuery,
-    TemplateOut,
-    TemplatePage,
-    TemplateQuery,
-    TemplateUpdateIn,
 )
 
 router = Router(tags=["messaging"])
@@ -97,10 +97,12 @@ def outbox_cancel(request: HttpRequest, message_id: PathId) -> OutboxMessageOut:
 
 @router.get(
     "/messaging/templates",
-    response={200: TemplatePage, **AUTH_ERRORS},
+    response={200: MessageTemplatePage, **AUTH_ERRORS},
     summary="Message templates",
 )
-def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> TemplatePage:
+def template_list(
+    request: HttpRequest, filters: Query[MessageTemplateQuery]
+) -> MessageTemplatePage:
     access_of(request).require("messaging.view")
     page = selectors.paginate(
         selectors.template_list(
@@ -109,27 +111,27 @@ def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> Templa
         page=filters.page,
         page_size=filters.page_size,
     )
-    return TemplatePage.of(
+    return MessageTemplatePage.of(
         page,
-        [TemplateOut.of(t) for t in page.items],
+        [MessageTemplateOut.of(t) for t in page.items],
     )
 
 
 @router.patch(
     "/messaging/templates/{int:template_id}",
-    response={200: TemplateOut, **LOOKUP_ERRORS},
+    response={200: MessageTemplateOut, **LOOKUP_ERRORS},
     summary="Edit a message template",
 )
 def template_update(
-    request: HttpRequest, template_id: PathId, payload: TemplateUpdateIn
-) -> TemplateOut:
+    request: HttpRequest, template_id: PathId, payload: MessageTemplateUpdateIn
+) -> MessageTemplateOut:
     """A text with unknown variables, an SMS without its signature, or a marketing SMS
     without an opt-out line is refused (400, every problem by field)."""
     access = access_of(request)
     access.require("messaging.templates")
     template = selectors.get_template(template_id=template_id)
     services.template_update(actor=access.staff, template=template, **payload.changes())
-    return TemplateOut.of(selectors.get_template(template_id=template_id))
+    return MessageTemplateOut.of(selectors.get_template(template_id=template_id))
 
 
 # --- the caller's in-app messages -----------------------------------------------------

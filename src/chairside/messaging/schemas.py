@@ -32,13 +32,13 @@ class OutboxQuery(PageQuery):
     )
 
 
-class TemplateQuery(PageQuery):
+class MessageTemplateQuery(PageQuery):
     code: Text = Field("", max_length=64, description="Event, e.g. appointment.reminder.")
     channel: ChannelType | None = None
     language: Language | None = None
 
 
-class TemplateUpdateIn(Schema):
+class MessageTemplateUpdateIn(Schema):
     """Only the fields sent are changed."""
 
     subject: Text | None = Field(None, max_length=200)
@@ -126,7 +126,7 @@ class OutboxPage(PageOut):
     items: list[OutboxMessageOut]
 
 
-class TemplateOut(Schema):
+class MessageTemplateOut(Schema):
     id: int
     clinic: Ref | None = Field(description="The clinic of an override, or null for everyone.")
     code: str
@@ -143,10 +143,10 @@ class TemplateOut(Schema):
     updated_at: datetime
 
     @staticmethod
-    def of(template: MessageTemplate) -> TemplateOut:
+    def of(template: MessageTemplate) -> MessageTemplateOut:
         event = EVENTS.get(template.code)
         clinic = template.clinic
-        return TemplateOut(
+        return MessageTemplateOut(
             id=template.pk,
             clinic=Ref(id=clinic.pk, name=clinic.name) if clinic else None,
             code=template.code,
@@ -164,8 +164,8 @@ class TemplateOut(Schema):
         )
 
 
-class TemplatePage(PageOut):
-    items: list[TemplateOut]
+class MessageTemplatePage(PageOut):
+    items: list[MessageTemplateOut]
 
 
 class InAppMessageOut(Schema):

@@ -24,8 +24,8 @@ from chairside.billing.schemas.stored_value import (
     BonusRuleUpdateIn,
     EntryOut,
     EntryPage,
-    RefundIn,
-    RefundOut,
+    StoredValueRefundIn,
+    StoredValueRefundOut,
     TopUpIn,
     TopUpOut,
     forfeited,
@@ -236,12 +236,12 @@ def account_top_up(
 
 @router.post(
     "/stored-value/accounts/{int:account_id}/refunds",
-    response={201: RefundOut, **WRITE_ERRORS},
+    response={201: StoredValueRefundOut, **WRITE_ERRORS},
     summary="Pay principal out of a card",
 )
 def account_refund(
-    request: HttpRequest, account_id: PathId, payload: RefundIn
-) -> Status[RefundOut]:
+    request: HttpRequest, account_id: PathId, payload: StoredValueRefundIn
+) -> Status[StoredValueRefundOut]:
     """Only principal is paid out; the bonus that came with it is forfeited in proportion.
     Needs billing.stored_value and billing.refund_approve."""
     access = access_of(request)
@@ -259,7 +259,7 @@ def account_refund(
     entry = selectors.stored_value_entries(account=account).get(pk=entry.pk)
     return Status(
         201,
-        RefundOut(
+        StoredValueRefundOut(
             entry=EntryOut.of(entry),
             account=AccountOut.of(selectors.get_stored_value_account(account_id=account_id)),
             forfeited_bonus=forfeited(entry),

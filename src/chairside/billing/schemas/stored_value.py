@@ -149,13 +149,13 @@ class TopUpOut(Schema):
     change: MoneyOut | None = Field(description="Cash to hand back, when tendered.")
 
 
-class RefundIn(Schema):
+class StoredValueRefundIn(Schema):
     amount: AmountIn = Field(description="Principal to pay out; bonus is forfeited in step.")
     method: CounterMethod
     reason: Text = Field(min_length=1, max_length=200)
 
 
-class RefundOut(Schema):
+class StoredValueRefundOut(Schema):
     entry: EntryOut
     account: AccountOut
     forfeited_bonus: MoneyOut

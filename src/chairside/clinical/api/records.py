@@ -25,12 +25,12 @@ from chairside.clinical.schemas.records import (
     RecordDraftIn,
     RecordOut,
     RecordPage,
-    TemplateIn,
-    TemplateOut,
-    TemplateQuery,
-    TemplateUpdateIn,
+    RecordTemplateIn,
+    RecordTemplateOut,
+    RecordTemplateQuery,
+    RecordTemplateUpdateIn,
+    RecordVersionOut,
     ToothChartOut,
-    VersionOut,
 )
 from chairside.clinical.selectors import records as selectors
 from chairside.clinical.services import record_templates as template_services
@@ -176,12 +176,12 @@ def record_sign(request: HttpRequest, record_id: PathId) -> RecordDetailOut:
 
 @router.post(
     "/records/{int:record_id}/amendments",
-    response={201: VersionOut, **STATE_ERRORS},
+    response={201: RecordVersionOut, **STATE_ERRORS},
     summary="Amend a signed medical record",
 )
 def record_amend(
     request: HttpRequest, record_id: PathId, payload: AmendmentIn
-) -> Status[VersionOut]:
+) -> Status[RecordVersionOut]:
     """A new version, written and signed by the caller, with the reason for the change."""
     access = access_of(request)
     access.require("clinical.amend")
@@ -204,15 +204,15 @@ def record_amend(
         reason=payload.reason,
     )
     views = selectors.record_versions(record=record)
-    return Status(201, VersionOut.of(next(v for v in views if v.version.pk == version.pk)))
+    return Status(201, RecordVersionOut.of(next(v for v in views if v.version.pk == version.pk)))
 
 
 @router.get(
     "/records/{int:record_id}/versions",
-    response={200: list[VersionOut], **LOOKUP_ERRORS},
+    response={200: list[RecordVersionOut], **LOOKUP_ERRORS},
     summary="A medical record's version history",
 )
-def record_version_list(request: HttpRequest, record_id: PathId) -> list[VersionOut]:
+def record_version_list(request: HttpRequest, record_id: PathId) -> list[RecordVersionOut]:
     """Every version, oldest first, with author, time, reason and changed sections. Logged."""
     access = access_of(request)
     access.require("clinical.view")
@@ -220,7 +220,7 @@ def record_version_list(request: HttpRequest, record_id: PathId) -> list[Version
     services.record_viewed(
         actor=access.staff, clinic=access.clinic, record=record, via="api:versions"
     )
-    return [VersionOut.of(v) for v in selectors.record_versions(record=record)]
+    return [RecordVersionOut.of(v) for v in selectors.record_versions(record=record)]
 
 
 @router.get(
@@ -244,10 +244,12 @@ def patient_tooth_chart(request: HttpRequest, patient_id: PathId) -> ToothChartO
 
 @router.get(
     "/record-templates",
-    response={200: list[TemplateOut], **AUTH_ERRORS},
+    response={200: list[RecordTemplateOut], **AUTH_ERRORS},
     summary="List medical record templates",
 )
-def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> list[TemplateOut]:
+def template_list(
+    request: HttpRequest, filters: Query[RecordTemplateQuery]
+) -> list[RecordTemplateOut]:
     access = access_of(request)
     if not access.can("clinical.templates"):
         access.require("clinical.write")
@@ -255,15 +257,15 @@ def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> list[T
         visit_type=filters.visit_type.value if filters.visit_type else None,
         include_inactive=filters.include_inactive,
     )
-    return [TemplateOut.of(t) for t in templates]
+    return [RecordTemplateOut.of(t) for t in templates]
 
 
 @router.post(
     "/record-templates",
-    response={201: TemplateOut, **AUTH_ERRORS},
+    response={201: RecordTemplateOut, **AUTH_ERRORS},
     summary="Add a medical record template",
 )
-def template_create(request: HttpRequest, payload: TemplateIn) -> Status[TemplateOut]:
+def template_create(request: HttpRequest, payload: RecordTemplateIn) -> Status[RecordTemplateOut]:
     access = access_of(request)
     access.require("clinical.templates")
     template = template_services.record_template_create(
@@ -274,17 +276,17 @@ def template_create(request: HttpRequest, payload: TemplateIn) -> Status[Templat
         sections=payload.sections.model_dump(exclude_none=True),
         is_active=payload.is_active,
     )
-    return Status(201, TemplateOut.of(template))
+    return Status(201, RecordTemplateOut.of(template))
 
 
 @router.patch(
     "/record-templates/{int:template_id}",
-    response={200: TemplateOut, **LOOKUP_ERRORS},
+    response={200: RecordTemplateOut, **LOOKUP_ERRORS},
     summary="Edit a medical record template",
 )
 def template_update(
-    request: HttpRequest, template_id: PathId, payload: TemplateUpdateIn
-) -> TemplateOut:
+    request: HttpRequest, template_id: PathId, payload: RecordTemplateUpdateIn
+) -> RecordTemplateOut:
     """Records already written from it keep their text."""
     access = access_of(request)
     access.require("clinical.templates")
@@ -301,4 +303,4 @@ def template_update(
     template = template_services.record_template_update(
         actor=access.staff, clinic=access.clinic, template=template, **changes
     )
-    return TemplateOut.of(template)
+    return RecordTemplateOut.of(template)

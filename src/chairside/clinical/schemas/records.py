@@ -79,14 +79,14 @@ class AmendmentIn(Schema):
     reason: Text = Field(min_length=1, max_length=200)
 
 
-class TemplateIn(Schema):
+class RecordTemplateIn(Schema):
     visit_type: VisitType
     name: Text = Field(min_length=1, max_length=50)
     sections: SectionsIn = Field(default_factory=SectionsIn)
     is_active: bool = True
 
 
-class TemplateUpdateIn(Schema):
+class RecordTemplateUpdateIn(Schema):
     """Only the fields sent are changed; sections sent replace the template's sections."""
 
     visit_type: VisitType | None = None
@@ -95,7 +95,7 @@ class TemplateUpdateIn(Schema):
     is_active: bool | None = None
 
 
-class TemplateQuery(Schema):
+class RecordTemplateQuery(Schema):
     visit_type: VisitType | None = None
     include_inactive: bool = Field(False, description="Also list deactivated templates.")
 
@@ -141,7 +141,7 @@ class FindingOut(Schema):
         )
 
 
-class VersionOut(Schema):
+class RecordVersionOut(Schema):
     number: int
     kind: str
     author: PartyOut
@@ -155,9 +155,9 @@ class VersionOut(Schema):
     changed_sections: list[str] = Field(description="Sections changed from the version before.")
 
     @staticmethod
-    def of(view: VersionView) -> VersionOut:
+    def of(view: VersionView) -> RecordVersionOut:
         version = view.version
-        return VersionOut(
+        return RecordVersionOut(
             number=version.number,
             kind=version.kind,
             author=PartyOut(id=version.author_id, name=version.author.display_name),
@@ -216,7 +216,7 @@ class RecordOut(Schema):
 
 class RecordDetailOut(RecordOut):
     patient: PatientBriefOut
-    current: VersionOut = Field(description="The latest version (the draft, while unsigned).")
+    current: RecordVersionOut = Field(description="The latest version (the draft, while unsigned).")
 
     @staticmethod
     def build(record: ClinicalRecord, current: VersionView) -> RecordDetailOut:
@@ -225,7 +225,7 @@ class RecordDetailOut(RecordOut):
             patient=PatientBriefOut(
                 id=record.patient_id, name=record.patient.name, record_no=record.patient.record_no
             ),
-            current=VersionOut.of(current),
+            current=RecordVersionOut.of(current),
         )
 
 
@@ -271,7 +271,7 @@ class ToothChartOut(Schema):
         )
 
 
-class TemplateOut(Schema):
+class RecordTemplateOut(Schema):
     id: int
     visit_type: str
     visit_type_label: str
@@ -281,8 +281,8 @@ class TemplateOut(Schema):
     updated_at: datetime
 
     @staticmethod
-    def of(template: RecordTemplate) -> TemplateOut:
-        return TemplateOut(
+    def of(template: RecordTemplate) -> RecordTemplateOut:
+        return RecordTemplateOut(
             id=template.pk,
             visit_type=template.visit_type,
             visit_type_label=str(template.get_visit_type_display()),

@@ -32,12 +32,12 @@ from chairside.promotions.schemas.coupons import (
     CouponOut,
     CouponPage,
     CouponQuery,
+    CouponTemplateIn,
+    CouponTemplateOut,
+    CouponTemplatePage,
+    CouponTemplateQuery,
     EntitlementLeftOut,
     IssueIn,
-    TemplateIn,
-    TemplateOut,
-    TemplatePage,
-    TemplateQuery,
     TransferOut,
     UseOut,
     VoidIn,
@@ -57,7 +57,7 @@ XLSX_RESPONSE = {
 }
 
 
-def template_data(payload: TemplateIn) -> services.TemplateData:
+def template_data(payload: CouponTemplateIn) -> services.TemplateData:
     """The payload with its ids resolved in the organization (404 for a foreign id)."""
     return services.TemplateData(
         name=payload.name,
@@ -99,56 +99,58 @@ def batch_clinic(access: Access) -> Clinic | None:
 
 @router.get(
     "/coupon-templates",
-    response={200: TemplatePage, **AUTH_ERRORS},
+    response={200: CouponTemplatePage, **AUTH_ERRORS},
     summary="List coupon and card templates",
 )
-def template_list(request: HttpRequest, filters: Query[TemplateQuery]) -> TemplatePage:
+def template_list(request: HttpRequest, filters: Query[CouponTemplateQuery]) -> CouponTemplatePage:
     access_of(request).require("promotions.view")
     page = paginate(
         selectors.template_list(query=filters.q, active=filters.active),
         page=filters.page,
         page_size=filters.page_size,
     )
-    return TemplatePage.of(page, [TemplateOut.of(t) for t in page.items])
+    return CouponTemplatePage.of(page, [CouponTemplateOut.of(t) for t in page.items])
 
 
 @router.post(
     "/coupon-templates",
-    response={201: TemplateOut, **WRITE_ERRORS},
+    response={201: CouponTemplateOut, **WRITE_ERRORS},
     summary="Set up a coupon or card template",
 )
-def template_create(request: HttpRequest, payload: TemplateIn) -> Status[TemplateOut]:
+def template_create(request: HttpRequest, payload: CouponTemplateIn) -> Status[CouponTemplateOut]:
     access = access_of(request)
     access.require("promotions.manage")
     template = services.coupon_template_create(
         actor=access.staff, clinic=access.clinic, data=template_data(payload)
     )
-    return Status(201, TemplateOut.of(selectors.get_template(template_id=template.pk)))
+    return Status(201, CouponTemplateOut.of(selectors.get_template(template_id=template.pk)))
 
 
 @router.get(
     "/coupon-templates/{int:template_id}",
-    response={200: TemplateOut, **LOOKUP_ERRORS},
+    response={200: CouponTemplateOut, **LOOKUP_ERRORS},
     summary="A coupon template",
 )
-def template_detail(request: HttpRequest, template_id: PathId) -> TemplateOut:
+def template_detail(request: HttpRequest, template_id: PathId) -> CouponTemplateOut:
     access_of(request).require("promotions.view")
-    return TemplateOut.of(selectors.get_template(template_id=template_id))
+    return CouponTemplateOut.of(selectors.get_template(template_id=template_id))
 
 
 @router.put(
     "/coupon-templates/{int:template_id}",
-    response={200: TemplateOut, **WRITE_ERRORS},
+    response={200: CouponTemplateOut, **WRITE_ERRORS},
     summary="Change a coupon template",
 )
-def template_update(request: HttpRequest, template_id: PathId, payload: TemplateIn) -> TemplateOut:
+def template_update(
+    request: HttpRequest, template_id: PathId, payload: CouponTemplateIn
+) -> CouponTemplateOut:
     access = access_of(request)
     access.require("promotions.manage")
     template = selectors.get_template(template_id=template_id)
     services.coupon_template_update(
         actor=access.staff, clinic=access.clinic, template=template, data=template_data(payload)
     )
-    return TemplateOut.of(selectors.get_template(template_id=template_id))
+    return CouponTemplateOut.of(selectors.get_template(template_id=template_id))
 
 
 @router.delete(

@@ -63,7 +63,7 @@ class EntitlementOut(Schema):
     count: int
 
 
-class TemplateIn(Schema):
+class CouponTemplateIn(Schema):
     """A coupon or card template. Fields that do not belong to the kind are ignored."""
 
     name: Text = Field(min_length=1, max_length=60)
@@ -100,12 +100,12 @@ class TemplateIn(Schema):
     is_active: bool = True
 
 
-class TemplateQuery(PageQuery):
+class CouponTemplateQuery(PageQuery):
     q: Text = Field("", max_length=60)
     active: bool | None = None
 
 
-class TemplateOut(Schema):
+class CouponTemplateOut(Schema):
     id: int
     name: str
     kind: Kind
@@ -134,8 +134,8 @@ class TemplateOut(Schema):
     created_at: datetime
 
     @staticmethod
-    def of(template: CouponTemplate) -> TemplateOut:
-        return TemplateOut(
+    def of(template: CouponTemplate) -> CouponTemplateOut:
+        return CouponTemplateOut(
             id=template.pk,
             name=template.name,
             kind=template.kind,  # type: ignore[arg-type]
@@ -168,8 +168,8 @@ class TemplateOut(Schema):
         )
 
 
-class TemplatePage(PageOut):
-    items: list[TemplateOut]
+class CouponTemplatePage(PageOut):
+    items: list[CouponTemplateOut]
 
 
 # --- coupons ----------------------------------------------------------------------------
