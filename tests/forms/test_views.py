@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from chairside.core.models import Staff
@@ -307,6 +309,27 @@ def test_the_form_list_filters(world: World, forms: Forms, as_staff: Signer) -> 
     assert reverse("forms:instance", args=[questionnaire.pk]) in every
     assert reverse("forms:instance", args=[implant.pk]) not in filtered
     assert reverse("forms:instance", args=[questionnaire.pk]) in filtered
+
+
+def test_the_form_and_template_lists_query_the_same_for_one_or_many(
+    world: World, forms: Forms, as_staff: Signer
+) -> None:
+    make_form(world, forms)
+    client = as_staff(world.boss)
+    with CaptureQueriesContext(connection) as one_form:
+        client.get(reverse("forms:instances"))
+    with CaptureQueriesContext(connection) as templates_before:
+        client.get(reverse("forms:templates"))
+    for _ in range(4):
+        make_form(world, forms, forms.questionnaire, data={})
+    with CaptureQueriesContext(connection) as five_forms:
+        page = client.get(reverse("forms:instances"))
+    with CaptureQueriesContext(connection) as templates_after:
+        client.get(reverse("forms:templates"))
+
+    assert page.content.decode().count(forms.patient.name) >= 5
+    assert len(five_forms) == len(one_form)
+    assert len(templates_after) == len(templates_before)
 
 
 def test_another_organizations_forms_are_not_found(
