@@ -49,9 +49,7 @@ def console_page(
             if access is None:
                 return render(request, "console/no_access.html", status=403)
             if permission and not access.can(permission):
-                return render(
-                    request, "console/forbidden.html", {"permission": permission}, status=403
-                )
+                return forbidden(request, permission)
             try:
                 return view(request, *args, **kwargs)  # type: ignore[arg-type]
             except NotFound as e:
@@ -65,3 +63,25 @@ def console_page(
 def field_errors(error: Any) -> dict[str, list[str]]:
     """A DomainError's field errors as plain strings, for attaching to a Django form."""
     return {name: [str(m) for m in messages] for name, messages in error.fields.items()}
+
+
+def forbidden(request: HttpRequest, permission: str) -> HttpResponse:
+    """The 403 page naming the permission the acting clinic's roles lack."""
+    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
+
+
+def page_number(value: str | None) -> int:
+    """A list's ?page=: anything that is not a sensible page number is page 1."""
+    try:
+        return max(1, min(int(value or 1), 1_000_000))
+    except ValueError:
+        return 1
+
+
+def positive_id(value: str | None) -> int | None:
+    """A filter's ?id=: None unless it is a row id (positive, within bigint)."""
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**62 else None

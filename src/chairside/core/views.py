@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from chairside.core import selectors
 from chairside.core.access import build_access
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.forms import OneTimeCodeForm, SignInForm
 from chairside.core.middleware import ACTIVE_CLINIC_SESSION_KEY
@@ -170,7 +170,7 @@ def staff_index(request: ConsoleRequest) -> HttpResponse:
         staff = staff.filter(display_name__icontains=query) | staff.filter(
             username__icontains=query
         )
-    page = paginate(staff, page=_page_number(request))
+    page = paginate(staff, page=page_number(request.GET.get("page")))
     return render(
         request,
         "core/staff.html",
@@ -187,7 +187,7 @@ def audit_index(request: ConsoleRequest) -> HttpResponse:
         action = ""
     spans = access.can("staff.manage")  # the owner's permission set; clinic roles lack it
     entries = selectors.audit_entries(clinic_id=None if spans else access.clinic.pk, action=action)
-    page = paginate(entries, page=_page_number(request))
+    page = paginate(entries, page=page_number(request.GET.get("page")))
     return render(
         request,
         "core/audit.html",
@@ -221,10 +221,3 @@ def security(request: ConsoleRequest) -> HttpResponse:
                 return redirect("core:security")
         context.update(form=form, secret=staff.totp_secret)
     return render(request, "core/security.html", context)
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1

@@ -17,7 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError, NotFound
 from chairside.core.panels import panels_for
 from chairside.core.resident_id import mask_resident_id
@@ -65,10 +65,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def _page_number(request: HttpRequest) -> int:
-    return max(1, _int(request.GET.get("page")) or 1)
 
 
 def age_on(birth_date: date | None, today: date | None = None) -> int | None:
@@ -123,7 +119,7 @@ def patient_list(request: ConsoleRequest) -> HttpResponse:
         selectors.patient_list(
             query=query, tag_id=tag_id, segment=segment, include_archived=archived
         ),
-        page=_page_number(request),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     filters = {
@@ -451,7 +447,9 @@ def referral_index(request: ConsoleRequest) -> HttpResponse:
     if _is_partial(request):
         return _render(request, "patients/_referral_detail.html", detail, vary_htmx=True)
     page = selectors.paginate(
-        selectors.referral_leaderboard(), page=_page_number(request), page_size=PAGE_SIZE
+        selectors.referral_leaderboard(),
+        page=page_number(request.GET.get("page")),
+        page_size=PAGE_SIZE,
     )
     context = {
         **detail,
@@ -518,7 +516,9 @@ def segment_index(request: ConsoleRequest) -> HttpResponse:
 def segment_detail(request: ConsoleRequest, segment_id: int) -> HttpResponse:
     segment = selectors.get_segment(segment_id=segment_id)
     page = selectors.paginate(
-        selectors.patient_list(segment=segment), page=_page_number(request), page_size=PAGE_SIZE
+        selectors.patient_list(segment=segment),
+        page=page_number(request.GET.get("page")),
+        page_size=PAGE_SIZE,
     )
     tags, clinics = _rule_lookups()
     context = {

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from chairside.core.clock import clinic_today
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.scheduling import selectors, services
 from chairside.scheduling.models import OPEN_RECALL_STATUSES, RecallStatus
@@ -31,13 +31,6 @@ def _month(value: str | None) -> date | None:
     except ValueError:
         return None
     return first if first is not None and 2000 <= first.year <= 2100 else None
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
 
 
 def _act(request: ConsoleRequest) -> None:
@@ -83,7 +76,7 @@ def recall_list(request: ConsoleRequest) -> HttpResponse:
         due_before=month + relativedelta(months=1) if month else None,
     )
     page = selectors.paginate(
-        recalls, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
+        recalls, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE
     )
     calendar = reverse("scheduling:calendar")
     today = clinic_today(request.access.clinic)

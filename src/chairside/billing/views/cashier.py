@@ -51,7 +51,7 @@ from chairside.billing.selectors.stored_value import stored_value_cards_usable_b
 from chairside.billing.services import bills as bill_services
 from chairside.billing.services import payments as payment_services
 from chairside.core.clock import clinic_today, clinic_zone
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError, NotFound
 from chairside.core.models import Staff
 from chairside.core.money import Money
@@ -80,13 +80,6 @@ def get_clinic_bill(request: ConsoleRequest, bill_id: int) -> Bill:
     """A bill of the acting clinic; another clinic's or organization's is a 404."""
     found = bill_selectors.get_bill(bill_id=bill_id, clinic=request.access.clinic)
     return bill_selectors.bill_detail(found)
-
-
-def page_number(request: ConsoleRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def _back(bill: Bill, anchor: str = "") -> HttpResponse:
@@ -325,7 +318,7 @@ def cashier(request: ConsoleRequest) -> HttpResponse:
     if query:
         page = paginate(
             bill_selectors.bill_list(clinic=clinic, search=query),
-            page=page_number(request),
+            page=page_number(request.GET.get("page")),
             page_size=PAGE_SIZE,
         )
         context.update(page=page, results=list(page.items), querystring=urlencode({"q": query}))

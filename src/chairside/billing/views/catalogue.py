@@ -18,26 +18,13 @@ from chairside.billing.models import CatalogueItem, Category
 from chairside.billing.selectors.catalogue import catalogue_list, get_catalogue_item
 from chairside.billing.services import catalogue as services
 from chairside.billing.services.catalogue import CatalogueRights, catalogue_rights
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number
 from chairside.core.errors import DomainError
 from chairside.core.models import Clinic
 from chairside.core.pagination import paginate
 
 PAGE_SIZE = 30
 STATUSES = ("active", "inactive", "all")
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
-def _forbidden(request: ConsoleRequest) -> HttpResponse:
-    return render(
-        request, "console/forbidden.html", {"permission": "billing.catalogue"}, status=403
-    )
 
 
 @require_safe
@@ -56,7 +43,7 @@ def catalogue_index(request: ConsoleRequest) -> HttpResponse:
         category=category or None,
         active={"active": True, "inactive": False}.get(status),
     )
-    page = paginate(items, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE)
+    page = paginate(items, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     filters = {"q": query, "category": category, "status": status}
     rights = (
         catalogue_rights(request.access.staff)
@@ -84,7 +71,7 @@ def catalogue_index(request: ConsoleRequest) -> HttpResponse:
 @console_page("billing.catalogue")
 def catalogue_create(request: ConsoleRequest) -> HttpResponse:
     if not catalogue_rights(request.access.staff).manages_list:
-        return _forbidden(request)
+        return forbidden(request, "billing.catalogue")
     if request.method != "POST":
         form = CatalogueItemForm()
         return render(request, "billing/catalogue_form.html", {"form": form, "item": None})
@@ -146,12 +133,12 @@ def catalogue_edit(request: ConsoleRequest, item_id: int) -> HttpResponse:
     item = get_catalogue_item(item_id=item_id, clinic=request.access.clinic)
     rights = catalogue_rights(request.access.staff)
     if not rights.manages_list and not rights.price_clinic_ids:
-        return _forbidden(request)
+        return forbidden(request, "billing.catalogue")
     if request.method != "POST":
         return _edit_page(request, item, rights)
     action = request.POST.get("action", "save")
     if action in ("save", "retire", "restore") and not rights.manages_list:
-        return _forbidden(request)
+        return forbidden(request, "billing.catalogue")
     actor, clinic = request.access.staff, request.access.clinic
     here = reverse("billing:catalogue_edit", kwargs={"item_id": item.pk})
     try:
@@ -207,7 +194,7 @@ def catalogue_edit(request: ConsoleRequest, item_id: int) -> HttpResponse:
                 return _edit_page(request, item, rights, price_form=price_form, status=e.status)
     except DomainError as e:
         if e.status == 403:
-            return _forbidden(request)
+            return forbidden(request, "billing.catalogue")
         messages.error(request, str(e.message))
     return redirect(here)
 

@@ -21,9 +21,9 @@ from chairside.billing.forms.close import CloseDayForm, DayForm
 from chairside.billing.models import DailyClose, PaymentMethod
 from chairside.billing.selectors import bills as bill_selectors
 from chairside.billing.services import close as close_services
-from chairside.billing.views.cashier import PAGE_SIZE, page_number, render_page
+from chairside.billing.views.cashier import PAGE_SIZE, render_page
 from chairside.core.clock import clinic_today
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.money import Money
 from chairside.core.pagination import paginate
@@ -120,7 +120,9 @@ def close_page(request: ConsoleRequest) -> HttpResponse:
     else:
         totals = day_totals(bill_selectors.daily_close_preview(clinic, day).as_json())
     page = paginate(
-        bill_selectors.daily_closes(clinic=clinic), page=page_number(request), page_size=PAGE_SIZE
+        bill_selectors.daily_closes(clinic=clinic),
+        page=page_number(request.GET.get("page")),
+        page_size=PAGE_SIZE,
     )
     context: dict[str, Any] = {
         "day": day,

@@ -23,10 +23,9 @@ from chairside.billing.views.cashier import (
     PAGE_SIZE,
     bill_page,
     get_clinic_bill,
-    page_number,
     render_page,
 )
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.money import Money
 from chairside.core.pagination import paginate
@@ -45,7 +44,7 @@ def refund_queue(request: ConsoleRequest) -> HttpResponse:
     refunds = bill_selectors.refund_list(
         clinic=access.clinic, status=None if status == ALL else status
     )
-    page = paginate(refunds, page=page_number(request), page_size=PAGE_SIZE)
+    page = paginate(refunds, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     context: dict[str, Any] = {
         "page": page,
         "refunds": page.items,

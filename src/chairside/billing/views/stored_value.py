@@ -23,7 +23,7 @@ from chairside.billing.models import StoredValueAccount
 from chairside.billing.selectors import stored_value as selectors
 from chairside.billing.services import stored_value as services
 from chairside.core.clock import clinic_today
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number
 from chairside.core.errors import DomainError
 from chairside.core.money import Money
 from chairside.core.pagination import paginate
@@ -31,17 +31,6 @@ from chairside.patients.models import Patient
 from chairside.patients.selectors import get_patient
 
 ENTRIES_PAGE_SIZE = 20
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
 
 
 def _rules_today(request: ConsoleRequest) -> list[dict[str, str]]:
@@ -69,7 +58,7 @@ def _card_page(
     if card is not None:
         entries = paginate(
             selectors.stored_value_entries(account=card),
-            page=_page_number(request.GET.get("page")),
+            page=page_number(request.GET.get("page")),
             page_size=ENTRIES_PAGE_SIZE,
         )
     family_cards = [
@@ -143,7 +132,7 @@ def _act(
         messages.success(request, text)
     elif action == "pay_out":
         if not access.can("billing.refund_approve"):
-            return _forbidden(request, "billing.refund_approve")
+            return forbidden(request, "billing.refund_approve")
         payout = PayoutForm(request.POST)
         if not payout.is_valid():
             return _card_page(request, patient, card, payout_form=payout, status=400)
@@ -194,7 +183,7 @@ def patient_card(request: ConsoleRequest, patient_id: int) -> HttpResponse:
     if request.method != "POST":
         return _card_page(request, patient, card)
     if not request.access.can("billing.stored_value"):
-        return _forbidden(request, "billing.stored_value")
+        return forbidden(request, "billing.stored_value")
     try:
         response = _act(request, patient, card)
     except DomainError as e:
@@ -213,7 +202,7 @@ def bonus_rules(request: ConsoleRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not can_manage:
-            return _forbidden(request, "billing.catalogue")
+            return forbidden(request, "billing.catalogue")
         actor, clinic = request.access.staff, request.access.clinic
         action = request.POST.get("action", "create")
         if action == "create":

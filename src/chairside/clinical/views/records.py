@@ -41,7 +41,7 @@ from chairside.clinical.selectors.records import ToothChart
 from chairside.clinical.services import record_templates as template_services
 from chairside.clinical.services import records as services
 from chairside.core.clock import clinic_zone
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number
 from chairside.core.errors import DomainError
 from chairside.patients.models import Patient
 from chairside.patients.selectors import get_patient
@@ -74,10 +74,6 @@ def _render(
     # Times are shown on the clinic's clock, whatever the server's zone.
     with timezone.override(clinic_zone(request.access.clinic)):
         return render(request, template, context, status=status)
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
 
 
 def _vocabulary() -> list[dict[str, str]]:
@@ -135,7 +131,7 @@ def chart(request: ConsoleRequest, patient_id: int) -> HttpResponse:
     """The tooth chart (findings of signed records), the records list and the plans."""
     patient = get_patient(patient_id=patient_id)
     access = request.access
-    page_no = _page_number(request)
+    page_no = page_number(request.GET.get("page"))
     page = selectors.patient_records(patient=patient, page=page_no, page_size=20)
     tooth_chart: ToothChart = selectors.patient_tooth_chart(patient=patient)
     services.patient_chart_viewed(
@@ -155,11 +151,6 @@ def chart(request: ConsoleRequest, patient_id: int) -> HttpResponse:
         **_chart_context(mode="view", marks=tooth_chart.as_json()),
     }
     return _render(request, "clinical/chart.html", context)
-
-
-def _page_number(request: ConsoleRequest) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
 
 
 # --- a new record -----------------------------------------------------------------------
@@ -245,7 +236,7 @@ def record_edit(request: ConsoleRequest, record_id: int) -> HttpResponse:
         messages.info(request, _("This record is signed: change it with an amendment."))
         return redirect("clinical:record_detail", record_id=record.pk)
     if record.doctor_id != access.staff.pk:
-        return _forbidden(request, "clinical.write")
+        return forbidden(request, "clinical.write")
     plans = _plans(request, record.patient)
     current = selectors.record_versions(record=record)[-1].content
     if request.method != "POST":

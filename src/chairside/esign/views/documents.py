@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.esign.forms.documents import VoidForm
@@ -34,17 +34,6 @@ from chairside.esign.web import client_info, file_response
 PAGE_SIZE = 20
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
-
-
 @require_GET
 @console_page("esign.view")
 def document_list(request: ConsoleRequest) -> HttpResponse:
@@ -55,7 +44,7 @@ def document_list(request: ConsoleRequest) -> HttpResponse:
     source = source if source in Document.Source.values else ""
     page = paginate(
         selectors.document_list(status=status, source=source, query=q),
-        page=_page_number(request.GET.get("page")),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     rows = [{"document": d, "current": selectors.current_slot(d)} for d in page.items]

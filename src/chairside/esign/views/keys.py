@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.esign.forms.documents import RevokeForm
@@ -24,10 +24,6 @@ from chairside.esign.services import enrolment
 from chairside.esign.views.common import enrol_text
 
 PAGE_SIZE = 20
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
 
 
 @require_GET
@@ -95,10 +91,10 @@ def certificate_revoke(request: ConsoleRequest, certificate_id: int) -> HttpResp
     access = request.access
     may_manage = access.can("esign.manage")
     if not may_manage and not access.can("esign.sign"):
-        return _forbidden(request, "esign.sign")
+        return forbidden(request, "esign.sign")
     certificate = cert_selectors.get_certificate(certificate_id=certificate_id)
     if not may_manage and certificate.staff_id != access.staff.pk:
-        return _forbidden(request, "esign.manage")
+        return forbidden(request, "esign.manage")
     back = (
         "esign:mine"
         if request.POST.get("next") == "mine" or not may_manage

@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number, positive_id
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.core.selectors import staff_list
@@ -33,37 +33,18 @@ from chairside.patients.selectors import get_patient
 PAGE_SIZE = 20
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if 0 < number < 2**62 else None
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
-
-
 @require_GET
 @console_page("forms.view")
 def instance_list(request: ConsoleRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in FormInstance.Status.values:
         status = ""
-    template_id = _int_or_none(request.GET.get("template"))
-    patient_id = _int_or_none(request.GET.get("patient"))
+    template_id = positive_id(request.GET.get("template"))
+    patient_id = positive_id(request.GET.get("patient"))
     patient = get_patient(patient_id=patient_id) if patient_id else None
     page = paginate(
         selectors.instance_list(patient_id=patient_id, template_id=template_id, status=status),
-        page=_page_number(request.GET.get("page")),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     context = {
@@ -112,7 +93,7 @@ def instance_new(request: ConsoleRequest, patient_id: int) -> HttpResponse:
                 return redirect("forms:instance", instance_id=instance.pk)
         status = 400
     else:
-        initial = {"template": _int_or_none(request.GET.get("template"))}
+        initial = {"template": positive_id(request.GET.get("template"))}
         if "schedule.treat" in access.permissions or access.can("esign.sign"):
             initial["doctor"] = access.staff.pk
         form = NewInstanceForm(initial=initial, **form_kwargs)
@@ -176,7 +157,7 @@ def instance_detail(request: ConsoleRequest, instance_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not request.access.can("forms.fill"):
-            return _forbidden(request, "forms.fill")
+            return forbidden(request, "forms.fill")
         data_form = InstanceDataForm(request.POST, fields=fields)
         if data_form.is_valid():
             access = request.access

@@ -11,7 +11,7 @@ from django.urls import path
 from django.views.decorators.http import require_safe
 
 from chairside.core.clock import clinic_today
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.pagination import paginate
 from chairside.membership.discounts import used_this_year
 from chairside.membership.forms.points import ActivityForm
@@ -27,13 +27,6 @@ from chairside.membership.selectors.members import (
 PAGE_SIZE = 30
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
 @require_safe
 @console_page("membership.view")
 def members_index(request: ConsoleRequest) -> HttpResponse:
@@ -46,7 +39,7 @@ def members_index(request: ConsoleRequest) -> HttpResponse:
         expiring_before=filters.get("expiring_before"),
         query=filters.get("q") or "",
     )
-    page = paginate(members, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE)
+    page = paginate(members, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     raw = {k: request.GET.get(k, "") for k in ("q", "tier", "status", "expiring_before")}
     return render(
         request,
@@ -67,7 +60,7 @@ def member_detail(request: ConsoleRequest, member_id: int) -> HttpResponse:
     member = get_member(member_id=member_id)
     year = clinic_today(request.access.clinic).year
     ledger = paginate(
-        points_ledger(member=member), page=_page_number(request.GET.get("page")), page_size=20
+        points_ledger(member=member), page=page_number(request.GET.get("page")), page_size=20
     )
     return render(
         request,

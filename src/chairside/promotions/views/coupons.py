@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from chairside.billing.forms.catalogue import attach_errors
 from chairside.billing.models import CatalogueItem
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number, positive_id
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.patients.models import Patient
@@ -42,25 +42,6 @@ PAGE_SIZE = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if 0 < number < 2**62 else None
-
-
-def _forbidden(request: ConsoleRequest, permission: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {"permission": permission}, status=403)
-
-
 # --- templates --------------------------------------------------------------------------
 
 
@@ -71,7 +52,7 @@ def coupon_templates(request: ConsoleRequest) -> HttpResponse:
     active = {"1": True, "0": False}.get(request.GET.get("active", ""))
     page = paginate(
         selectors.template_list(query=q, active=active),
-        page=_page_number(request.GET.get("page")),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     rows = [{"template": t, "rules": rule_summary(t)} for t in page.items]
@@ -162,11 +143,11 @@ def _issue(request: ConsoleRequest, patient: Patient, form: IssueForm) -> bool:
 def coupon_issue(request: ConsoleRequest) -> HttpResponse:
     """Find a patient and give them a named coupon."""
     q = request.GET.get("q", "").strip()[:50]
-    form = IssueForm(initial={"template": _int_or_none(request.GET.get("template"))})
+    form = IssueForm(initial={"template": positive_id(request.GET.get("template"))})
     status = 200
     if request.method == "POST":
         form = IssueForm(request.POST)
-        patient_id = _int_or_none(request.POST.get("patient"))
+        patient_id = positive_id(request.POST.get("patient"))
         if patient_id is None:
             form.add_error(None, _("Choose a patient."))
         elif _issue(request, get_patient(patient_id=patient_id), form):
@@ -186,7 +167,7 @@ def patient_wallet(request: ConsoleRequest, patient_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not can_issue:
-            return _forbidden(request, "promotions.issue")
+            return forbidden(request, "promotions.issue")
         form = IssueForm(request.POST)
         if _issue(request, patient, form):
             return redirect("promotions:patient_wallet", patient_id=patient.pk)
@@ -230,7 +211,7 @@ def coupon_batches(request: ConsoleRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not can_issue:
-            return _forbidden(request, "promotions.issue")
+            return forbidden(request, "promotions.issue")
         form = BatchForm(request.POST)
         if form.is_valid():
             access = request.access
@@ -254,7 +235,7 @@ def coupon_batches(request: ConsoleRequest) -> HttpResponse:
         status = 400
     page = paginate(
         selectors.batch_list(clinic=_batch_clinic(request)),
-        page=_page_number(request.GET.get("page")),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     context = {"page": page, "form": form, "can_issue": can_issue, "querystring": ""}
@@ -283,12 +264,12 @@ def coupons(request: ConsoleRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in CouponStatus.values:
         status = ""
-    template_id = _int_or_none(request.GET.get("template"))
-    batch_id = _int_or_none(request.GET.get("batch"))
+    template_id = positive_id(request.GET.get("template"))
+    batch_id = positive_id(request.GET.get("batch"))
     found = selectors.coupon_list(
         status=status, template_id=template_id, batch_id=batch_id, code=code
     )
-    page = paginate(found, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE)
+    page = paginate(found, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     check = selectors.code_check(code) if len(code) >= 16 else None
     rows = [
         {"coupon": c, "code": code_format(c.code), "status": selectors.effective_status(c)}
@@ -321,7 +302,7 @@ def coupon_detail(request: ConsoleRequest, coupon_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not can_issue:
-            return _forbidden(request, "promotions.issue")
+            return forbidden(request, "promotions.issue")
         form = VoidForm(request.POST)
         if form.is_valid():
             try:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.models import Clinic
 from chairside.core.pagination import paginate
@@ -25,13 +25,6 @@ from chairside.promotions.services import flash_sales as services
 
 PAGE_SIZE = 30
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
 
 
 def _datetime_field(label: Any) -> forms.DateTimeField:
@@ -127,7 +120,7 @@ def flash_sale_list(request: ConsoleRequest) -> HttpResponse:
     if phase not in selectors.PHASES:
         phase = "all"
     sales = selectors.flash_sale_list(phase=phase, query=query)
-    page = paginate(sales, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE)
+    page = paginate(sales, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     filters = {"q": query, "phase": phase}
     context = {
         "page": page,
@@ -206,7 +199,7 @@ def flash_sale_detail(request: ConsoleRequest, sale_id: int) -> HttpResponse:
     if status not in FlashSaleClaimStatus.values:
         status = ""
     claims = selectors.flash_sale_claim_list(sale=sale, status=status)
-    page = paginate(claims, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE)
+    page = paginate(claims, page=page_number(request.GET.get("page")), page_size=PAGE_SIZE)
     stats = selectors.flash_sale_stats(sale=sale)
     context = {
         "sale": sale,
