@@ -208,10 +208,11 @@ def _timestamp_token(root: bytes) -> bytes:
     return tsa.timestamp_token(hashlib.sha256(root).digest(), "sha256")
 
 
-def _check_new_leaves(latest: TreeHead | None, size: int) -> None:
-    """Before signing: the previous head still matches, and each newer leaf recomputes."""
+def _check_new_leaves(latest: TreeHead | None, size: int, leaves: list[bytes]) -> None:
+    """Before signing: the previous head still matches the first of `leaves` (all below
+    `size`), and each newer leaf recomputes."""
     start = latest.size if latest is not None else 0
-    if latest is not None and merkle.root(leaf_hashes(latest.size)).hex() != latest.root_sha256:
+    if latest is not None and merkle.root(leaves[: latest.size]).hex() != latest.root_sha256:
         raise EvidenceLogBroken(f"entries before {latest.size} no longer match their tree head")
     newer = (
         EvidenceEvent.objects.filter(index__gte=start, index__lt=size)
@@ -240,8 +241,9 @@ def sign_tree_head(organization: Organization) -> TreeHead:
         latest = TreeHead.objects.order_by("-size").first()
         if latest is not None and latest.size >= size:
             return latest
-        _check_new_leaves(latest, size)
-        root = merkle.root(leaf_hashes(size))
+        leaves = leaf_hashes(size)
+        _check_new_leaves(latest, size, leaves)
+        root = merkle.root(leaves)
         token = _timestamp_token(root)
         try:
             with transaction.atomic():

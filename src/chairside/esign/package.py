@@ -33,12 +33,12 @@ from chairside.core.models import Organization
 from chairside.esign import evidence, merkle, pki, tsa
 from chairside.esign.models import (
     Document,
-    DocumentRevision,
     EvidenceEvent,
     SignerSlot,
     SigningSession,
     TreeHead,
 )
+from chairside.esign.selectors.documents import latest_revision
 
 FORMAT = "chairside-evidence-package/1"
 # File names inside the ZIP (flat, so the README's commands run in the unpacked folder).
@@ -175,9 +175,7 @@ def build_package(document: Document) -> bytes:
 
 def _build(document: Document) -> bytes:
     organization = Organization.objects.get(pk=document.organization_id)
-    final = DocumentRevision.objects.filter(document=document).order_by("-number").first()
-    if final is None:  # pragma: no cover - document_create always writes revision 1
-        raise ValueError("the document has no revision")
+    final = latest_revision(document)
     events = list(
         EvidenceEvent.objects.filter(document=document).select_related("document").order_by("index")
     )

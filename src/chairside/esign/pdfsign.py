@@ -26,7 +26,7 @@ from typing import Any, cast
 from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.utils.translation import gettext_lazy as _
@@ -249,18 +249,9 @@ def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
     return writer
 
 
-def _asn1_certificate(certificate: Certificate) -> asn1_x509.Certificate:
-    return _asn1_from_pem(certificate.certificate_pem)
-
-
-def _asn1_from_pem(pem: str) -> asn1_x509.Certificate:
-    der = pki.load_certificate(pem).public_bytes(serialization.Encoding.DER)
-    return asn1_x509.Certificate.load(der)
-
-
 def _chain_registry(certificate: Certificate) -> SimpleCertificateStore:
-    authority = pki.organization_ca(certificate.organization)
-    return SimpleCertificateStore.from_certs([_asn1_from_pem(authority.certificate_pem)])
+    ca_der = pki.ca_certificate_der(certificate.organization)
+    return SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(ca_der)])
 
 
 def _byte_range_digest(pdf: bytes, start: int, end: int) -> bytes:
@@ -322,7 +313,7 @@ async def _prepare(
         box=(x1, y1, x2, y2),  # type: ignore[arg-type]
     )
     signer = signers.ExternalSigner(
-        signing_cert=_asn1_certificate(certificate),
+        signing_cert=pki.asn1_certificate(certificate.certificate_pem),
         cert_registry=registry,
         signature_value=None,  # a 256-byte placeholder sizes the reserved space
         signature_mechanism=ECDSA_SHA256,
@@ -428,7 +419,7 @@ async def _finish(
     stamper: TimeStamper,
 ) -> bytes:
     signer = signers.ExternalSigner(
-        signing_cert=_asn1_certificate(certificate),
+        signing_cert=pki.asn1_certificate(certificate.certificate_pem),
         cert_registry=registry,
         signature_value=der_signature,
         signature_mechanism=ECDSA_SHA256,

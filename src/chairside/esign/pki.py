@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -99,6 +100,13 @@ def private_key_pem(key: ec.EllipticCurvePrivateKey) -> str:
 
 def load_certificate(pem: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode())
+
+
+def asn1_certificate(pem: str) -> asn1_x509.Certificate:
+    """A PEM certificate as asn1crypto reads it (what pyHanko and certvalidator take)."""
+    return asn1_x509.Certificate.load(
+        load_certificate(pem).public_bytes(serialization.Encoding.DER)
+    )
 
 
 def certificate_pem(cert: x509.Certificate) -> str:

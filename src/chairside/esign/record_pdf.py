@@ -28,7 +28,7 @@ class RenderedRecord:
     box: list[float]  # [x1, y1, x2, y2] in PDF points, origin bottom left
 
 
-def record_html(version: RecordVersion, *, document_number: str = "") -> str:
+def record_html(version: RecordVersion) -> str:
     record = version.record
     content = version_content(version)
     names = content.frozen or frozen_names(record, version)
@@ -43,7 +43,6 @@ def record_html(version: RecordVersion, *, document_number: str = "") -> str:
         "findings": content.findings,
         "digest": version.digest,
         "anchor": SIGNATURE_ANCHOR,
-        "document_number": document_number,
     }
     return render_to_string("esign/record_pdf.html", context)
 

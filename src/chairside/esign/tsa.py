@@ -36,7 +36,13 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from chairside.esign.errors import TsaUnavailable
 from chairside.esign.models import PlatformKey
-from chairside.esign.pki import certificate_pem, load_certificate, load_private_key, private_key_pem
+from chairside.esign.pki import (
+    asn1_certificate,
+    certificate_pem,
+    load_certificate,
+    load_private_key,
+    private_key_pem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,14 +190,9 @@ def load_authority() -> Authority:
     root_row = rows[PlatformKey.Name.TSA_ROOT]
     return Authority(
         key=load_private_key(tsa_row.private_key_pem),
-        certificate=_asn1_cert(tsa_row.certificate_pem),
-        root=_asn1_cert(root_row.certificate_pem),
+        certificate=asn1_certificate(tsa_row.certificate_pem),
+        root=asn1_certificate(root_row.certificate_pem),
     )
-
-
-def _asn1_cert(pem: str) -> asn1_x509.Certificate:
-    der = load_certificate(pem).public_bytes(serialization.Encoding.DER)
-    return asn1_x509.Certificate.load(der)
 
 
 def tsa_chain_pems() -> list[str]:
@@ -201,10 +202,6 @@ def tsa_chain_pems() -> list[str]:
         rows[PlatformKey.Name.TSA].certificate_pem,
         rows[PlatformKey.Name.TSA_ROOT].certificate_pem,
     ]
-
-
-def tsa_root_der() -> bytes:
-    return load_certificate(tsa_chain_pems()[1]).public_bytes(serialization.Encoding.DER)
 
 
 def tsa_crl_url() -> str:

@@ -19,7 +19,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from asn1crypto import cms, crl, x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from django.utils.translation import gettext_lazy as _
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -41,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 class Problem(StrEnum):
-    """Why a signature (or the file) is not valid: stable codes; `message()` for people."""
+    """Why a signature (or the file) is not valid: stable codes."""
 
     NOT_READABLE = "not_readable"
     CANNOT_VALIDATE = "cannot_validate"
@@ -53,21 +52,6 @@ class Problem(StrEnum):
     UNTRUSTED = "untrusted"
     MODIFIED_AFTER_SIGNING = "modified_after_signing"
 
-    def message(self) -> str:
-        return str(PROBLEM_MESSAGES[self])
-
-
-PROBLEM_MESSAGES = {
-    Problem.NOT_READABLE: _("The file is not a readable PDF."),
-    Problem.CANNOT_VALIDATE: _("The signature is damaged and cannot be checked."),
-    Problem.NO_TRUSTED_TIMESTAMP: _("The signature has no trusted time-stamp."),
-    Problem.CONTENT_CHANGED: _("The signed content was changed."),
-    Problem.SIGNATURE_INVALID: _("The signature does not match the signed content."),
-    Problem.REVOKED: _("The certificate was revoked before signing."),
-    Problem.NOT_VALID_AT_SIGNING_TIME: _("The certificate was not valid at the signing time."),
-    Problem.UNTRUSTED: _("The certificate is not issued by a trusted certificate authority."),
-    Problem.MODIFIED_AFTER_SIGNING: _("The document was modified after signing."),
-}
 
 MODIFICATION_LEVELS = {
     ModificationLevel.NONE: "none",
@@ -159,19 +143,19 @@ class PdfReport:
 # --- trust material from our records ----------------------------------------------------------
 
 
-def _asn1(pem: str) -> x509.Certificate:
-    return x509.Certificate.load(pki.load_certificate(pem).public_bytes(Encoding.DER))
-
-
 def tsa_trust() -> tuple[x509.Certificate, x509.Certificate, crl.CertificateList]:
     """Chairside's TSA certificate, its root and the root's CRL."""
     tsa_pem, root_pem = tsa.tsa_chain_pems()
-    return _asn1(tsa_pem), _asn1(root_pem), crl.CertificateList.load(tsa.tsa_crl_der())
+    return (
+        pki.asn1_certificate(tsa_pem),
+        pki.asn1_certificate(root_pem),
+        crl.CertificateList.load(tsa.tsa_crl_der()),
+    )
 
 
 def organization_trust(organization: Organization) -> tuple[x509.Certificate, crl.CertificateList]:
-    authority = pki.organization_ca(organization)
-    return _asn1(authority.certificate_pem), crl.CertificateList.load(pki.crl_der(organization))
+    ca = x509.Certificate.load(pki.ca_certificate_der(organization))
+    return ca, crl.CertificateList.load(pki.crl_der(organization))
 
 
 def validation_context(
@@ -218,14 +202,22 @@ def _issuer_matches(signer: x509.Certificate, ca: x509.Certificate) -> bool:
     )
 
 
-def _organization_for(signer: x509.Certificate) -> Organization | None:
-    """The organization whose CA issued `signer`: through our certificate record, checked
-    against the CA's key identifier."""
-    row = _our_certificate(signer)
-    if row is None:
-        return None
-    authority = CertificateAuthority.all_tenants.filter(organization_id=row.organization_id).first()
-    if authority is None or not _issuer_matches(signer, _asn1(authority.certificate_pem)):
+def _organization_for(
+    signer: x509.Certificate,
+    row: Certificate,
+    ca_certificates: dict[int, x509.Certificate | None],
+) -> Organization | None:
+    """The organization whose CA issued `signer`: through `row`, our record of it, checked
+    against the CA's key identifier. `ca_certificates` keeps each organization's CA (None
+    without one) for the file's other signatures."""
+    organization_id = row.organization_id
+    if organization_id not in ca_certificates:
+        authority = CertificateAuthority.all_tenants.filter(organization_id=organization_id).first()
+        ca_certificates[organization_id] = (
+            None if authority is None else pki.asn1_certificate(authority.certificate_pem)
+        )
+    ca = ca_certificates[organization_id]
+    if ca is None or not _issuer_matches(signer, ca):
         return None
     return row.organization  # type: ignore[no-any-return]
 
@@ -259,11 +251,12 @@ def validate_pdf(
         tsa_cert, tsa_root, tsa_crl = tsa_trust()
         roots, revocation, tsa_certs = [tsa_root], [tsa_crl], [tsa_cert]
     org_trust: dict[int, tuple[x509.Certificate, crl.CertificateList]] = {}
+    ca_certificates: dict[int, x509.Certificate | None] = {}
     for signature in signatures:
         sig_roots, sig_crls = list(roots), list(revocation)
         row = None if explicit else _our_certificate(signature.signer_cert)
-        if not explicit:
-            organization = _organization_for(signature.signer_cert)
+        if row is not None:
+            organization = _organization_for(signature.signer_cert, row, ca_certificates)
             if organization is not None:
                 if organization.pk not in org_trust:
                     org_trust[organization.pk] = organization_trust(organization)

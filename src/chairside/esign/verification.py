@@ -20,6 +20,7 @@ from django.core.cache import cache
 from chairside.core.tenancy import tenant_scope
 from chairside.esign.models import Document, DocumentRevision, SignerSlot
 from chairside.esign.package import signature_ok, signature_problem
+from chairside.esign.selectors.documents import latest_revision
 from chairside.esign.validation import MODIFICATION_TEXT
 
 # Validating a PDF costs a few hundred milliseconds: a number looked up again within this
@@ -122,7 +123,7 @@ def _public_signatures(
                 intact=bool(s.intact),
                 trusted=bool(s.trusted),
                 revoked=bool(s.revoked),
-                expired=bool(getattr(s, "expired", False)),
+                expired=bool(s.expired),
                 modification_level=str(s.modification_level),
                 ok=ok,
                 problem="" if ok else signature_problem(s),
@@ -137,14 +138,10 @@ def _slots(document: Document) -> dict[str, SignerSlot]:
     return {slot.field_name: slot for slot in slots}
 
 
-def _final(document: Document) -> DocumentRevision:
-    return DocumentRevision.objects.filter(document=document).order_by("-number").first()  # type: ignore[no-any-return]
-
-
 def _document_report(
     document: Document, report: PublicReport
 ) -> tuple[DocumentRevision, dict[str, SignerSlot]]:
-    final = _final(document)
+    final = latest_revision(document)
     slots = _slots(document)
     report.number = document.number
     report.status = document.status

@@ -50,8 +50,3 @@ def active_staff_certificate(staff: Staff) -> Certificate | None:
         .order_by("-created_at", "-id")
         .first()
     )
-
-
-def is_usable(certificate: Certificate) -> bool:
-    now = timezone.now()
-    return certificate.revoked_at is None and certificate.not_before <= now < certificate.not_after

@@ -87,10 +87,6 @@ def current_slot(document: Document) -> SignerSlot | None:
     )
 
 
-def pending_slot_ids(document: Document) -> list[int]:
-    return [s.pk for s in document_slots(document) if s.status == SignerSlot.Status.PENDING]
-
-
 def latest_revision(document: Document) -> DocumentRevision:
     revision = DocumentRevision.objects.filter(document=document).order_by("-number").first()
     if revision is None:  # pragma: no cover - document_create always writes revision 1
