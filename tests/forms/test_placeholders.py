@@ -10,12 +10,12 @@ from django.utils import translation
 from chairside.core.tenancy import tenant_scope
 from chairside.forms.placeholders import (
     BLANK,
-    age_on,
     fill,
     placeholder_problems,
     placeholders_in,
     resolve,
 )
+from chairside.patients.ages import age_on
 from tests.conftest import World
 from tests.forms.conftest import Forms
 

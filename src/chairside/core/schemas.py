@@ -16,10 +16,13 @@ from chairside.core.models import Clinic, Staff, StaffRole
 from chairside.core.pagination import Page
 
 
+def is_control_character(ch: str) -> bool:
+    """NUL (PostgreSQL cannot store it) or a lone surrogate (it cannot be encoded at all)."""
+    return ch == "\x00" or unicodedata.category(ch) == "Cs"
+
+
 def _no_control_characters(value: str) -> str:
-    # Forms refuse NUL characters too; PostgreSQL cannot store them, and lone surrogates
-    # cannot be encoded at all.
-    if any(ch == "\x00" or unicodedata.category(ch) == "Cs" for ch in value):
+    if any(is_control_character(ch) for ch in value):
         raise PydanticCustomError("text_control_character", "Text contains control characters.")
     return value
 

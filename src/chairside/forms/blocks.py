@@ -13,7 +13,6 @@ without one sign in the boxes at the end of the form.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from chairside.core.errors import FieldErrors
+from chairside.core.schemas import is_control_character
 from chairside.forms.models import FieldKind
 from chairside.forms.placeholders import PLACEHOLDERS, placeholder_problems
 
@@ -92,7 +92,7 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         return ""
     # NUL and lone surrogates cannot be stored (PostgreSQL) nor printed: never content.
-    return "".join(ch for ch in value if ch != "\x00" and unicodedata.category(ch) != "Cs").strip()
+    return "".join(ch for ch in value if not is_control_character(ch)).strip()
 
 
 def _check_placeholders(errors: FieldErrors, name: str, text: str) -> None:
@@ -295,7 +295,7 @@ def clean_value(errors: FieldErrors, field: Field, value: Any) -> Any:
             errors.add(name, _("Enter text."))
             return None
         text = value.strip()
-        if any(ch == "\x00" or unicodedata.category(ch) == "Cs" for ch in text):
+        if any(is_control_character(ch) for ch in text):
             errors.add(name, _("Remove the control characters from this text."))
             return None
         if len(text) > MAX_TEXT_VALUE:

@@ -15,7 +15,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from chairside.forms.blocks import SIGNATURE_KINDS, Field, fields_of
+from chairside.forms.blocks import Field, fields_of
 from chairside.forms.models import FieldKind, FormInstance
 from chairside.forms.placeholders import BLANK, chinese_date, fill
 
@@ -79,8 +79,8 @@ def form_items(instance: FormInstance) -> list[dict[str, Any]]:
             continue
         field = fields[block["key"]]
         label = fill(field.label, context)
-        role = SIGNATURE_KINDS.get(field.kind)  # type: ignore[call-overload]
-        if role is not None:
+        role = field.signer
+        if role:
             if role in version.signers and role not in placed:
                 items.append(_signature(role, label))
                 placed.add(role)

@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from chairside.core.models import Clinic, Staff
+from chairside.patients.ages import age_on
 from chairside.patients.models import Patient
 
 # key -> what the clerk sees in the template builder.
@@ -70,13 +71,6 @@ def fill(text: str, context: dict[str, str]) -> str:
         return context.get(match.group(1).strip()) or BLANK
 
     return _TOKEN.sub(value, text)
-
-
-def age_on(birth_date: date | None, today: date) -> int | None:
-    if birth_date is None:
-        return None
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - before_birthday
 
 
 def chinese_date(day: date) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ from chairside.core.errors import DomainError, NotFound
 from chairside.core.panels import panels_for
 from chairside.core.resident_id import mask_resident_id
 from chairside.patients import selectors, services
+from chairside.patients.ages import age_on
 from chairside.patients.forms import (
     FamilyLinkForm,
     PatientForm,
@@ -65,14 +65,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def age_on(birth_date: date | None, today: date | None = None) -> int | None:
-    if birth_date is None:
-        return None
-    today = today or timezone.localdate()
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    return today.year - birth_date.year - before_birthday
 
 
 @dataclass(frozen=True)
@@ -200,7 +192,7 @@ def _detail_context(
     can_tag = access.can("patients.tag")
     return {
         "patient": patient,
-        "age": age_on(patient.birth_date),
+        "age": age_on(patient.birth_date, timezone.localdate()),
         "id_number": (
             patient.id_number
             if access.can("patients.view_id_number")

@@ -39,8 +39,8 @@ from chairside.core.errors import DomainError, NotFound, ValidationFailed
 from chairside.core.models import Clinic, Staff
 from chairside.core.panels import panels_for
 from chairside.patients import selectors as patient_selectors
+from chairside.patients.ages import age_on
 from chairside.patients.models import Patient
-from chairside.patients.views import age_on
 from chairside.scheduling import calendar, selectors, services
 from chairside.scheduling.forms import (
     DEFAULT_MINUTES,

@@ -51,10 +51,6 @@ def get_instance(*, instance_id: int) -> FormInstance:
     return instance
 
 
-def instance_by_document(document_id: int) -> FormInstance | None:
-    return FormInstance.objects.filter(document_id=document_id).first()
-
-
 def instances_for_export(template: FormTemplate) -> QuerySet[FormInstance]:
     """Every form made from any version of `template`, oldest first, patient joined."""
     return (

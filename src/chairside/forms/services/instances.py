@@ -18,6 +18,7 @@ from chairside.core.audit import audit_record, snapshot
 from chairside.core.clock import clinic_today
 from chairside.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry, Clinic, Staff
+from chairside.esign import events
 from chairside.esign.models import Document
 from chairside.esign.selectors.documents import get_document, latest_revision
 from chairside.esign.services.documents import (
@@ -33,6 +34,7 @@ from chairside.forms.errors import FormsErrorCode
 from chairside.forms.models import FormInstance, FormTemplate, FormTemplateVersion
 from chairside.forms.pdf import render_instance_pdf, signature_field_name
 from chairside.forms.selectors.instances import treatment_item_choices
+from chairside.forms.selectors.templates import latest_version
 from chairside.patients.models import Patient
 
 MAX_TREATMENT_ITEMS = 30
@@ -121,8 +123,7 @@ def form_instance_create(
         raise Conflict(
             _("This form template is not active."), code=FormsErrorCode.TEMPLATE_INACTIVE
         )
-    version = FormTemplateVersion.objects.filter(template=template).order_by("-number").first()
-    assert version is not None
+    version = latest_version(template)
     if doctor is None and _names_doctor(version):
         raise ValidationFailed(
             _("Choose the doctor: this form names or needs the doctor."), field="doctor"
@@ -329,8 +330,8 @@ def form_instance_follow_document(*, document: Document, kind: str) -> FormInsta
     """Make the form of an esign document follow it: "completed" or "voided" (called by the
     esign listener inside esign's transaction, in the document's organization)."""
     target = {
-        "completed": FormInstance.Status.COMPLETED,
-        "voided": FormInstance.Status.VOID,
+        events.COMPLETED: FormInstance.Status.COMPLETED,
+        events.VOIDED: FormInstance.Status.VOID,
     }.get(kind)
     if target is None or document.source != Document.Source.FORM:
         return None

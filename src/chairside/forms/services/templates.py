@@ -24,6 +24,7 @@ from chairside.core.tenancy import current_tenant_or_none, tenant_scope
 from chairside.forms.blocks import clean_blocks, clean_signers
 from chairside.forms.defaults import DEFAULT_TEMPLATES, DefaultTemplate
 from chairside.forms.models import FormTemplate, FormTemplateVersion
+from chairside.forms.selectors.templates import latest_version
 
 MAX_NAME = 100
 MAX_TITLE = 200
@@ -110,8 +111,24 @@ def _free_code(organization_id: int, wanted: str, exclude_id: int | None = None)
     return f"form-{number}"
 
 
-def _version_content(version: FormTemplateVersion) -> tuple[Any, ...]:
+def _version_content(version: FormTemplateVersion | CleanTemplate) -> tuple[Any, ...]:
+    """The wording a version holds (or would hold): a change of it makes or edits one."""
     return (version.title, version.blocks, version.signers, version.requires_id_number)
+
+
+def _create_version(
+    template: FormTemplate, number: int, clean: CleanTemplate, actor: Staff | None
+) -> FormTemplateVersion:
+    return FormTemplateVersion.objects.create(
+        organization_id=template.organization_id,
+        template=template,
+        number=number,
+        title=clean.title,
+        blocks=clean.blocks,
+        signers=clean.signers,
+        requires_id_number=clean.requires_id_number,
+        created_by=actor,
+    )
 
 
 @transaction.atomic
@@ -128,17 +145,7 @@ def form_template_create(
         is_active=clean.is_active,
         created_at=timezone.now(),
     )
-    version = FormTemplateVersion.objects.create(
-        organization_id=clinic.organization_id,
-        template=template,
-        number=1,
-        title=clean.title,
-        blocks=clean.blocks,
-        signers=clean.signers,
-        requires_id_number=clean.requires_id_number,
-        created_by=actor,
-        created_at=timezone.now(),
-    )
+    version = _create_version(template, 1, clean, actor)
     audit_record(
         action=AuditEntry.Action.CREATE,
         instance=template,
@@ -168,23 +175,11 @@ def form_template_update(
     if clean.code:
         template.code = _free_code(template.organization_id, clean.code, exclude_id=template.pk)
     template.save()
-    latest = FormTemplateVersion.objects.filter(template=template).order_by("-number").first()
-    assert latest is not None
-    proposed = (clean.title, clean.blocks, clean.signers, clean.requires_id_number)
+    latest = latest_version(template)
     outcome = "unchanged"
-    if proposed != _version_content(latest):
+    if _version_content(clean) != _version_content(latest):
         if latest.instances.exists():
-            latest = FormTemplateVersion.objects.create(
-                organization_id=template.organization_id,
-                template=template,
-                number=latest.number + 1,
-                title=clean.title,
-                blocks=clean.blocks,
-                signers=clean.signers,
-                requires_id_number=clean.requires_id_number,
-                created_by=actor,
-                created_at=timezone.now(),
-            )
+            latest = _create_version(template, latest.number + 1, clean, actor)
             outcome = "new_version"
         else:
             latest.title = clean.title
@@ -246,13 +241,5 @@ def _install(organization: Organization, default: DefaultTemplate) -> FormTempla
     template = FormTemplate.objects.create(
         organization=organization, code=default.code, name=clean.name, kind=clean.kind
     )
-    FormTemplateVersion.objects.create(
-        organization=organization,
-        template=template,
-        number=1,
-        title=clean.title,
-        blocks=clean.blocks,
-        signers=clean.signers,
-        requires_id_number=clean.requires_id_number,
-    )
+    _create_version(template, 1, clean, actor=None)
     return template
