@@ -14,6 +14,7 @@ import pytest
 
 from chairside.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from chairside.core.models import AuditEntry
+from chairside.core.phone import masked_name
 from chairside.patients.models import Patient
 from chairside.promotions.models import (
     Coupon,
@@ -29,7 +30,6 @@ from chairside.promotions.selectors.gifting import (
     gift_by_token,
     gift_problem,
     gift_status,
-    masked_name,
 )
 from chairside.promotions.services.coupons import (
     coupon_for_reference,

@@ -1,4 +1,5 @@
-"""Mainland China mobile numbers: one canonical 11-digit form, and masking for display."""
+"""Mainland China mobile numbers: one canonical 11-digit form, and masking for display (of a
+number, and of a name shown to someone who should not learn it)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,10 @@ def mask_mobile(number: str) -> str:
     if len(digits) < 8:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def masked_name(name: str) -> str:
+    """The surname (the first character) and stars: 张三 -> 张**. The star count is fixed so
+    that the length of the given name is not told either."""
+    name = name.strip()
+    return f"{name[:1]}**" if name else "**"

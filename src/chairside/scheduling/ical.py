@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from icalendar import Calendar, Event
 
+from chairside.core.phone import masked_name
 from chairside.core.tenancy import tenant_scope
 from chairside.scheduling import selectors
 from chairside.scheduling.models import Appointment, AppointmentStatus, CalendarFeed
@@ -21,13 +22,6 @@ _STATUS = {
     AppointmentStatus.CANCELLED: "CANCELLED",
     AppointmentStatus.NO_SHOW: "CANCELLED",
 }
-
-
-def masked_name(name: str) -> str:
-    """The surname (the first character) and stars: 张三 -> 张**. The star count is fixed so
-    that the length of the given name is not told either."""
-    name = name.strip()
-    return f"{name[:1]}**" if name else "**"
 
 
 def appointment_event(appointment: Appointment) -> Event:

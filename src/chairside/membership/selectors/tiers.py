@@ -61,15 +61,11 @@ def get_points_rule(*, rule_id: int) -> PointsRule:
     return rule
 
 
-def member_window_list(
-    *, clinic_id: int | None = None, min_rank: int | None = None
-) -> QuerySet[MemberWindow]:
+def member_window_list(*, clinic_id: int | None = None) -> QuerySet[MemberWindow]:
     """Held-back windows by clinic, weekday and time, their clinic joined."""
     windows = MemberWindow.objects.select_related("clinic")
     if clinic_id is not None:
         windows = windows.filter(clinic_id=clinic_id)
-    if min_rank is not None:
-        windows = windows.filter(min_rank=min_rank)
     return windows.order_by("clinic_id", "weekday", "start", "id")
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from chairside.core.errors import DomainError, NotFound
+from chairside.core.phone import masked_name
 from chairside.patients.models import Patient
 from chairside.portal.views.common import (
     PortalRequest,
@@ -28,9 +29,9 @@ from chairside.promotions.models import Coupon, CouponGift, CouponGiftStatus
 from chairside.promotions.selectors.coupons import get_coupon, last_valid_day
 from chairside.promotions.selectors.gifting import (
     gift_by_token,
+    gift_claim_problem,
     gift_problem,
     gift_status,
-    masked_name,
     open_gift,
 )
 from chairside.promotions.services.gifting import (
@@ -127,9 +128,7 @@ def gift_open(request: PortalRequest, token: str) -> HttpResponse:
     coupon = gift.coupon
     status = gift_status(gift)
     # An open link whose coupon was used, voided or booked meanwhile cannot be claimed.
-    problem = gift_problem(coupon) if status == CouponGiftStatus.OPEN else None
-    if status == CouponGiftStatus.OPEN and coupon.holder_id != gift.giver_id:
-        problem = _("This coupon is no longer the giver's to give.")
+    problem = gift_claim_problem(gift) if status == CouponGiftStatus.OPEN else None
     recipients = _recipients(request, gift)
     return render(
         request,

@@ -23,13 +23,6 @@ from chairside.promotions.selectors.vouchers import reservations
 TOKEN_MAX_LENGTH = 64
 
 
-def masked_name(name: str) -> str:
-    """The surname (the first character) and stars: 张三 -> 张**. The star count is fixed so
-    that the length of the given name is not told either."""
-    name = name.strip()
-    return f"{name[:1]}**" if name else "**"
-
-
 def gift_status(gift: CouponGift, now: datetime | None = None) -> str:
     """The stored status, or expired when an open link is past its time."""
     now = now or timezone.now()
@@ -62,6 +55,20 @@ def gift_problem(coupon: Coupon, *, now: datetime | None = None) -> str | None:
     if reservations([coupon.pk]).exists():
         return _("This coupon is booked for a visit; cancel the visit to give it.")
     return None
+
+
+def gift_claim_problem(
+    gift: CouponGift, *, coupon: Coupon | None = None, now: datetime | None = None
+) -> str | None:
+    """Why the coupon of an open gift link cannot be claimed now, or None: the giver no
+    longer holds it, or it can no longer be given (used, voided, expired, booked meanwhile).
+
+    `coupon` is the gift's coupon as the caller read it (locked, when claiming)."""
+    if coupon is None:
+        coupon = gift.coupon
+    if coupon.holder_id != gift.giver_id:
+        return _("This coupon is no longer the giver's to give.")
+    return gift_problem(coupon, now=now)
 
 
 def gift_list() -> QuerySet[CouponGift]:

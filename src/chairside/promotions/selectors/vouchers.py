@@ -34,19 +34,12 @@ from chairside.promotions.selectors.coupons import (
     last_valid_day,
     patient_is_member,
 )
-from chairside.scheduling.models import AppointmentStatus
+from chairside.scheduling.models import ACTIVE_STATUSES, RELEASED_STATUSES, AppointmentStatus
 
 # The kinds of coupon that name the service they pay for, so a visit can be booked with them.
 BOOKABLE_KINDS = (CouponKind.SERVICE_VOUCHER, CouponKind.COMBO)
 # Appointments still ahead of the patient: their voucher stays reserved.
-RESERVING_STATUSES = (
-    AppointmentStatus.BOOKED,
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.ARRIVED,
-    AppointmentStatus.IN_TREATMENT,
-)
-# Appointments that did not take place: their voucher was never used for them.
-NOT_HELD_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+RESERVING_STATUSES = tuple(s for s in ACTIVE_STATUSES if s != AppointmentStatus.COMPLETED)
 
 
 def reserving() -> Q:
@@ -128,11 +121,16 @@ def voucher_options(
         held[(booking.coupon_id, booking.entitlement_id)].append(booking)
     options: list[VoucherOption] = []
     used = _units_used(c.pk for c in candidates if c.template.kind == CouponKind.COMBO)
+    # Asked once per holder (and clinic), not once per members-only coupon they hold.
+    is_member: dict[tuple[int, int], bool] = {}
     for coupon in candidates:
         template = coupon.template
         if template.members_only:
             assert coupon.holder is not None
-            if not patient_is_member(coupon.holder, coupon.issued_clinic):
+            asked = (coupon.holder.pk, coupon.issued_clinic_id)
+            if asked not in is_member:
+                is_member[asked] = patient_is_member(coupon.holder, coupon.issued_clinic)
+            if not is_member[asked]:
                 continue
         if template.kind == CouponKind.SERVICE_VOUCHER:
             options.append(VoucherOption(coupon, None, 1, held[(coupon.pk, None)]))
@@ -229,7 +227,8 @@ def vouchers_booked_for_day(*, patient: Patient, clinic: Clinic, day: date) -> l
             appointment__start__lt=end,
             bill__isnull=True,
         )
-        .exclude(appointment__status__in=NOT_HELD_STATUSES)
+        # Appointments that did not take place: their voucher was never used for them.
+        .exclude(appointment__status__in=RELEASED_STATUSES)
         .select_related("appointment", "entitlement__item")
         .order_by("appointment__start", "id")
     )

@@ -321,12 +321,32 @@ def _require_issuable(template: CouponTemplate, clinic: Clinic, now: datetime) -
         )
 
 
-def _new_code(organization_id: int) -> str:
+def new_coupon_code(organization_id: int) -> str:
+    """A code no coupon of the organization has yet (issuing, and a gift's fresh code)."""
     for _attempt in range(20):
         code = code_generate()
         if not Coupon.all_tenants.filter(organization_id=organization_id, code=code).exists():
             return code
     raise RuntimeError("could not draw an unused coupon code")  # pragma: no cover
+
+
+def require_under_limit(template: CouponTemplate, patient: Patient) -> None:
+    """Refuse one more coupon of `template` for `patient` at its per-person limit (void
+    coupons do not count). The caller holds the patient's row lock, so that issues and
+    gift claims running at once count each other."""
+    if not template.per_person_limit:
+        return
+    held = (
+        Coupon.objects.filter(template=template, holder=patient)
+        .exclude(status=CouponStatus.VOID)
+        .count()
+    )
+    if held >= template.per_person_limit:
+        raise Conflict(
+            _("%(name)s already holds %(count)s of this coupon, the limit per person.")
+            % {"name": patient.name, "count": held},
+            code=CouponErrorCode.LIMIT_REACHED,
+        )
 
 
 @transaction.atomic
@@ -347,24 +367,13 @@ def coupon_issue(
     now = timezone.now()
     _require_issuable(template, clinic, now)
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    if template.per_person_limit:
-        held = (
-            Coupon.objects.filter(template=template, holder=patient)
-            .exclude(status=CouponStatus.VOID)
-            .count()
-        )
-        if held >= template.per_person_limit:
-            raise Conflict(
-                _("%(name)s already holds %(count)s of this coupon, the limit per person.")
-                % {"name": patient.name, "count": held},
-                code=CouponErrorCode.LIMIT_REACHED,
-            )
+    require_under_limit(template, patient)
     start, end = validity_of(template, clinic, now)
     coupon = Coupon.objects.create(
         organization_id=clinic.organization_id,
         template=template,
         holder=patient,
-        code=_new_code(clinic.organization_id),
+        code=new_coupon_code(clinic.organization_id),
         issued_at=now,
         valid_from=start,
         expires_at=end,

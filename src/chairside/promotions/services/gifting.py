@@ -23,16 +23,15 @@ from chairside.core.audit import audit_record, snapshot
 from chairside.core.errors import Conflict, NotFound
 from chairside.core.models import AuditEntry
 from chairside.patients.models import Patient
-from chairside.promotions.codes import code_generate
 from chairside.promotions.models import (
     Coupon,
     CouponGift,
     CouponGiftStatus,
-    CouponStatus,
     CouponTransfer,
 )
 from chairside.promotions.selectors.coupons import patient_is_member
-from chairside.promotions.selectors.gifting import gift_problem, gift_status
+from chairside.promotions.selectors.gifting import gift_claim_problem, gift_problem, gift_status
+from chairside.promotions.services.coupons import new_coupon_code, require_under_limit
 
 GIFT_VALID_FOR = timedelta(hours=48)
 
@@ -41,6 +40,8 @@ class GiftErrorCode(StrEnum):
     NOT_GIFTABLE = "coupon_not_giftable"
     CLOSED = "gift_closed"
     OWN_COUPON = "gift_own_coupon"
+    # Raised by services.coupons.require_under_limit (the same code); listed so the portal
+    # shows it.
     LIMIT_REACHED = "coupon_limit_reached"
     MEMBERS_ONLY = "coupon_members_only"
 
@@ -55,14 +56,6 @@ def _closed_message(status: str) -> str:
     if status == CouponGiftStatus.CANCELLED:
         return _("The giver took this gift back.")
     return _("This gift link has expired.")
-
-
-def _fresh_code(organization_id: int) -> str:
-    for _attempt in range(20):
-        code = code_generate()
-        if not Coupon.all_tenants.filter(organization_id=organization_id, code=code).exists():
-            return code
-    raise RuntimeError("could not draw an unused coupon code")  # pragma: no cover
 
 
 @transaction.atomic
@@ -140,18 +133,7 @@ def _check_recipient(coupon: Coupon, recipient: Patient) -> None:
             % {"name": recipient.name},
             code=GiftErrorCode.MEMBERS_ONLY,
         )
-    if template.per_person_limit:
-        held = (
-            Coupon.objects.filter(template=template, holder=recipient)
-            .exclude(status=CouponStatus.VOID)
-            .count()
-        )
-        if held >= template.per_person_limit:
-            raise Conflict(
-                _("%(name)s already holds %(count)s of this coupon, the limit per person.")
-                % {"name": recipient.name, "count": held},
-                code=GiftErrorCode.LIMIT_REACHED,
-            )
+    require_under_limit(template, recipient)
 
 
 @transaction.atomic
@@ -171,16 +153,13 @@ def coupon_gift_claim(*, gift: CouponGift, recipient: Patient) -> Coupon:
     if status != CouponGiftStatus.OPEN:
         raise Conflict(_closed_message(status), code=GiftErrorCode.CLOSED)
     coupon = _lock_coupon(gift.coupon)
-    if coupon.holder_id != gift.giver_id:
-        raise Conflict(
-            _("This coupon is no longer the giver's to give."), code=GiftErrorCode.NOT_GIFTABLE
-        )
-    if recipient.pk == gift.giver_id:
+    # The giver opening their own link hears so, as long as the coupon is still theirs.
+    if recipient.pk == gift.giver_id == coupon.holder_id:
         raise Conflict(
             _("This is your own coupon: send the link to the friend it is for."),
             code=GiftErrorCode.OWN_COUPON,
         )
-    problem = gift_problem(coupon, now=now)
+    problem = gift_claim_problem(gift, coupon=coupon, now=now)
     if problem is not None:
         raise Conflict(problem, code=GiftErrorCode.NOT_GIFTABLE)
     # Locked as coupon_issue locks it, so an issue and a claim for her count each other.
@@ -189,7 +168,7 @@ def coupon_gift_claim(*, gift: CouponGift, recipient: Patient) -> Coupon:
 
     before = snapshot(coupon)
     coupon.holder = recipient
-    coupon.code = _fresh_code(coupon.organization_id)
+    coupon.code = new_coupon_code(coupon.organization_id)
     coupon.save(update_fields=["holder", "code"])
     gift.status = CouponGiftStatus.CLAIMED
     gift.claimed_by = recipient
