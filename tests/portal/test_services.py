@@ -14,13 +14,14 @@ import pytest
 from django.utils import translation
 from pytest_django.fixtures import Settings
 
+from chairside.core import ratelimit
 from chairside.core.errors import Conflict, NotFound, ValidationFailed
 from chairside.core.models import Clinic, Staff
 from chairside.core.tenancy import TenantScopeError, tenant_scope
 from chairside.messaging.models import OutboxMessage
 from chairside.messaging.services import outbox_deliver_due
 from chairside.patients.models import Patient
-from chairside.portal import ratelimit, services
+from chairside.portal import services
 from chairside.portal.errors import RateLimited
 from chairside.portal.models import PortalLoginCode, PortalSettings
 from chairside.scheduling.models import Appointment, AppointmentStatus, Recall, RecallStatus

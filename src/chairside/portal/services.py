@@ -22,6 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from chairside.core import ratelimit
 from chairside.core.audit import audit_record, changed_fields, snapshot
 from chairside.core.clock import local
 from chairside.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -31,7 +32,7 @@ from chairside.core.tenancy import TenantScopeError, current_tenant
 from chairside.messaging.models import ChannelType, MessageKind
 from chairside.messaging.services import message_send
 from chairside.patients.models import Patient
-from chairside.portal import ratelimit, rules
+from chairside.portal import rules
 from chairside.portal.errors import PortalErrorCode, RateLimited, is_for_patients
 from chairside.portal.models import PortalLoginCode, PortalSettings
 from chairside.promotions.models import Coupon, Entitlement

@@ -17,6 +17,7 @@ from chairside.core.api_auth import AUTH_ERRORS, access_of, error_responses
 from chairside.core.errors import NotFound
 from chairside.core.pagination import paginate
 from chairside.core.schemas import PathId
+from chairside.core.web import client_ip
 from chairside.esign.schemas.documents import (
     CertificateOut,
     CertificatePage,
@@ -28,7 +29,7 @@ from chairside.esign.schemas.documents import (
 )
 from chairside.esign.selectors import certificates as selectors
 from chairside.esign.services import enrolment, identity
-from chairside.esign.web import client_info, client_ip
+from chairside.esign.web import client_info
 
 router = Router(tags=["esign"])
 

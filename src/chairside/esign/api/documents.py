@@ -21,6 +21,7 @@ from chairside.core.api_auth import AUTH_ERRORS, LOOKUP_ERRORS, access_of, error
 from chairside.core.errors import NotFound
 from chairside.core.pagination import paginate
 from chairside.core.schemas import PathId
+from chairside.core.web import file_response
 from chairside.esign.errors import NotYourTurn
 from chairside.esign.models import Document, SignerSlot, SigningSession
 from chairside.esign.package import build_package
@@ -45,7 +46,7 @@ from chairside.esign.selectors import documents as selectors
 from chairside.esign.selectors.records import get_record_version
 from chairside.esign.services import documents as services
 from chairside.esign.services import records, signing
-from chairside.esign.web import client_info, file_response
+from chairside.esign.web import client_info
 
 router = Router(tags=["esign"])
 

@@ -56,9 +56,6 @@ class ClientInfo:
         return {"ip": self.ip[:45], "user_agent": self.user_agent[:200]}
 
 
-SYSTEM = ClientInfo()
-
-
 @dataclass(kw_only=True)
 class SignerSpec:
     """One signature a new document needs, in the order given: who (a role, and for a
@@ -222,7 +219,7 @@ def document_create(
             box=[round(float(v), 2) for v in spec.box],
         )
     evidence.record(
-        organization=_organization(document),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.CREATED,
         actor=actor_label(created_by),
         document=document,
@@ -245,11 +242,15 @@ def document_create(
     return document
 
 
-def _organization(document: Document) -> Organization:
-    return Organization.objects.get(pk=document.organization_id)
+def organization_of(organization_id: int) -> Organization:
+    """The organization a document, certificate or staff member belongs to, for the
+    evidence log and messages."""
+    return Organization.objects.get(pk=organization_id)
 
 
-def _lock(document: Document) -> Document:
+def lock_document(document: Document) -> Document:
+    """The document row, fresh and locked until the transaction ends, so two steps that
+    change one document run one after the other."""
     return Document.objects.select_for_update().get(pk=document.pk)  # type: ignore[no-any-return]
 
 
@@ -281,7 +282,7 @@ def signing_link_issue(
     to the patient's mobile on file, or opened on the clinic's tablet (`send_sms` False).
 
     Only when it is the patient's turn."""
-    document = _lock(document)
+    document = lock_document(document)
     require_signing(document)
     slot = current_slot(document)
     if slot is None or slot.role != SignerSlot.Role.PATIENT:
@@ -295,9 +296,10 @@ def signing_link_issue(
     slot.link_expires_at = now + LINK_LIFETIME
     slot.save(update_fields=["link_token_hash", "link_expires_at"])
     url = sign_url(token)
+    organization = organization_of(document.organization_id)
     if send_sms:
         message_send(
-            organization=_organization(document),
+            organization=organization,
             channel=ChannelType.SMS,
             recipient=patient.phone,
             template_code=SIGN_REQUEST_TEMPLATE,
@@ -307,7 +309,7 @@ def signing_link_issue(
             patient=patient,
         )
     evidence.record(
-        organization=_organization(document),
+        organization=organization,
         kind=EvidenceEvent.Kind.SENT,
         actor=actor_label(actor),
         document=document,
@@ -326,7 +328,7 @@ def slot_opened(*, slot: SignerSlot, client: ClientInfo) -> None:
     """The patient opened the signing link (logged once per browser session by the page)."""
     document = slot.document
     evidence.record(
-        organization=_organization(document),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.OPENED,
         actor=actor_label(patient=document.patient),
         document=document,
@@ -343,7 +345,7 @@ def document_void(*, actor: Staff, clinic: Clinic, document: Document, reason: s
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(_("Give the reason for voiding."), field="reason")
-    document = _lock(document)
+    document = lock_document(document)
     require_signing(document)
     before = snapshot(document)
     document.status = Document.Status.VOID
@@ -352,7 +354,7 @@ def document_void(*, actor: Staff, clinic: Clinic, document: Document, reason: s
     document.save(update_fields=["status", "voided_at", "void_reason"])
     SignerSlot.objects.filter(document=document).update(link_token_hash="", link_expires_at=None)
     evidence.record(
-        organization=_organization(document),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.VOIDED,
         actor=actor_label(actor),
         document=document,
@@ -378,7 +380,7 @@ def document_downloaded(
 ) -> None:
     """Log a download of the PDF ("pdf", with its revision) or the evidence package."""
     evidence.record(
-        organization=_organization(document),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.DOWNLOADED,
         actor=actor_label(actor),
         document=document,

@@ -21,16 +21,12 @@ from chairside.esign import evidence, pki
 from chairside.esign.errors import IdentityCheckFailed, NoMobile
 from chairside.esign.identity import identity_verifier, same_name
 from chairside.esign.models import Certificate, EvidenceEvent
-from chairside.esign.services.documents import ClientInfo, actor_label
+from chairside.esign.services.documents import ClientInfo, actor_label, organization_of
 from chairside.esign.services.identity import staff_code_check, use_check
 
 STAFF_CERTIFICATE_LIFETIME = timedelta(days=730)
 MAX_CSR = 4096
 SUPERSEDED = "superseded"
-
-
-def _organization(organization_id: int) -> Organization:
-    return Organization.objects.get(pk=organization_id)
 
 
 def enrolment_submit(
@@ -67,7 +63,7 @@ def enrolment_submit(
             result.message or _("The resident ID number and the name do not match."),
             field="id_number",
         )
-    organization = _organization(actor.organization_id or 0)
+    organization = organization_of(actor.organization_id or 0)
     with transaction.atomic():
         use_check(check)
         previous = list(
@@ -143,6 +139,6 @@ def certificate_revoke(
         actor=actor,
         certificate=certificate,
         reason=reason,
-        organization=_organization(certificate.organization_id),
+        organization=organization_of(certificate.organization_id),
     )
     return certificate

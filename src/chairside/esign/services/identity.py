@@ -9,13 +9,10 @@ checking is limited per address, like the portal's sign-in codes.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -24,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from chairside.core.crypto import blind_index
 from chairside.core.errors import DomainError
 from chairside.core.models import Clinic, Organization, Staff
+from chairside.core.ratelimit import Limit, hit
 from chairside.core.resident_id import parse_resident_id
 from chairside.esign import evidence
 from chairside.esign.errors import (
@@ -46,36 +44,12 @@ VERIFIED_FOR = timedelta(minutes=30)
 ENROL_CODE_TEMPLATE = "esign.enrol_code"
 SIGN_CODE_TEMPLATE = "esign.sign_code"
 _CODE = re.compile(rf"\d{{{CODE_DIGITS}}}")
-_LIMIT_PREFIX = "chairside:esign:rl"
 
-
-@dataclass(frozen=True)
-class Limit:
-    """At most `count` requests per `seconds`, counted from the first one of the window."""
-
-    name: str
-    count: int
-    seconds: int
-
-
-CODE_PER_PHONE_MINUTE = Limit("code-phone-minute", 1, 60)
-CODE_PER_PHONE_HOUR = Limit("code-phone-hour", 5, 60 * 60)
-CODE_PER_ADDRESS_HOUR = Limit("code-address-hour", 20, 60 * 60)
-VERIFY_PER_ADDRESS_HOUR = Limit("verify-address-hour", 30, 60 * 60)
-
-
-def _hit(limit: Limit, subject: str) -> bool:
-    """Count one request; False once the window's allowance is used up (refusals count)."""
-    # Phones and addresses are personal data: the cache sees a digest only.
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    key = f"{_LIMIT_PREFIX}:{limit.name}:{digest}"
-    cache.add(key, 0, timeout=limit.seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.set(key, 1, timeout=limit.seconds)
-        count = 1
-    return count <= limit.count
+# The portal's sign-in code numbers, with counters of their own (the "esign-" names).
+CODE_PER_PHONE_MINUTE = Limit("esign-code-phone-minute", 1, 60)
+CODE_PER_PHONE_HOUR = Limit("esign-code-phone-hour", 5, 60 * 60)
+CODE_PER_ADDRESS_HOUR = Limit("esign-code-address-hour", 20, 60 * 60)
+VERIFY_PER_ADDRESS_HOUR = Limit("esign-verify-address-hour", 30, 60 * 60)
 
 
 def _code_hash(check_purpose: str, owner: str, phone: str, code: str) -> str:
@@ -96,14 +70,14 @@ def _too_many() -> SigningRateLimited:
 
 
 def _limit_sending(phone: str, client_ip: str) -> None:
-    if not _hit(CODE_PER_ADDRESS_HOUR, client_ip or "-"):
+    if not hit(CODE_PER_ADDRESS_HOUR, client_ip or "-"):
         raise _too_many()
-    if not _hit(CODE_PER_PHONE_MINUTE, phone):
+    if not hit(CODE_PER_PHONE_MINUTE, phone):
         raise SigningRateLimited(
             _("A code was sent less than a minute ago. Please wait before asking again."),
             field="code",
         )
-    if not _hit(CODE_PER_PHONE_HOUR, phone):
+    if not hit(CODE_PER_PHONE_HOUR, phone):
         raise _too_many()
 
 
@@ -199,7 +173,7 @@ def _wrong_code() -> CodeInvalid:
 def _check_code(*, checks: object, code: str, client_ip: str) -> IdentityCheck:
     """The newest code of `checks` if `code` is it (not used, not expired, tries left);
     a wrong code counts a try, committed even though the caller then fails."""
-    if not _hit(VERIFY_PER_ADDRESS_HOUR, client_ip or "-"):
+    if not hit(VERIFY_PER_ADDRESS_HOUR, client_ip or "-"):
         raise SigningRateLimited(
             _("Too many attempts. Please wait a while and try again."), field="code"
         )

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from chairside.core.clock import local
 from chairside.core.errors import ValidationFailed
-from chairside.core.models import Clinic, Organization, Staff
+from chairside.core.models import Clinic, Staff
 from chairside.esign import evidence, pdfsign, pki
 from chairside.esign.errors import NoCertificate, NotYourTurn, SessionExpired
 from chairside.esign.events import COMPLETED, SIGNED, DocumentEvent, announce
@@ -44,6 +44,8 @@ from chairside.esign.selectors.documents import current_slot, latest_revision
 from chairside.esign.services.documents import (
     ClientInfo,
     actor_label,
+    lock_document,
+    organization_of,
     require_signing,
     sha256_hex,
 )
@@ -54,14 +56,6 @@ PATIENT_CERTIFICATE_LIFETIME = timedelta(minutes=30)
 MAX_HANDWRITING = 200 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_HANDWRITING_SIDE = 2000
-
-
-def _organization(organization_id: int) -> Organization:
-    return Organization.objects.get(pk=organization_id)
-
-
-def _lock(document: Document) -> Document:
-    return Document.objects.select_for_update().get(pk=document.pk)  # type: ignore[no-any-return]
 
 
 def _turn(document: Document, slot: SignerSlot, role: str) -> SignerSlot:
@@ -146,14 +140,14 @@ def patient_prepare(
     patient and the SHA-256 of the revision being signed) and prepare their signature.
     `identity_check` is this browser's verified SMS (and ID) check."""
     check_handwriting(handwriting_png)
-    document = _lock(slot.document)
+    document = lock_document(slot.document)
     slot = _turn(document, slot, SignerSlot.Role.PATIENT)
     if identity_check is None or identity_check.slot_id != slot.pk:
         raise NotYourTurn(_("Confirm the SMS code first."))
     patient = Patient.objects.get(pk=document.patient_id)
     revision = latest_revision(document)
     certificate = pki.issue_from_csr(
-        organization=_organization(document.organization_id),
+        organization=organization_of(document.organization_id),
         csr_der=csr_der,
         kind=Certificate.Kind.PATIENT,
         subject_name=patient.name,
@@ -184,7 +178,7 @@ def staff_prepare(
     key by the certificate's spki_sha256. A doctor slot naming nobody is for any doctor of
     the document's clinic (the caller checks esign.sign there)."""
     check_handwriting(handwriting_png)
-    document = _lock(slot.document)
+    document = lock_document(slot.document)
     slot = _turn(document, slot, SignerSlot.Role.DOCTOR)
     require_doctor(slot, actor)
     certificate = active_staff_certificate(actor)
@@ -212,7 +206,7 @@ def session_preview(*, session: SigningSession, actor: str, client: ClientInfo) 
     pages = pdfsign.preview_pngs(bytes(session.prepared_pdf))
     document = session.slot.document
     evidence.record(
-        organization=_organization(document.organization_id),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.PREVIEWED,
         actor=actor,
         document=document,
@@ -267,7 +261,7 @@ def _slot_signed(
         update_fields=["status", "certificate", "signed_at", "link_token_hash", "link_expires_at"]
     )
     evidence.record(
-        organization=_organization(document.organization_id),
+        organization=organization_of(document.organization_id),
         kind=EvidenceEvent.Kind.SIGNED,
         actor=actor,
         document=document,
@@ -287,7 +281,7 @@ def _slot_signed(
 
 
 def _complete(document: Document) -> None:
-    organization = _organization(document.organization_id)
+    organization = organization_of(document.organization_id)
     latest = latest_revision(document)
     archived = pdfsign.archive(bytes(latest.pdf), organization=organization)
     revision = _new_revision(document, archived, DocumentRevision.Kind.ARCHIVE)
@@ -316,7 +310,7 @@ def session_finish(
     """Embed the browser's signature (64-byte P1363 r||s over the signed attributes) with a
     time-stamp as the slot's revision. Exactly once per session; the slot must still be the
     document's turn and the document unchanged since the preview."""
-    document = _lock(session.slot.document)
+    document = lock_document(session.slot.document)
     session = SigningSession.objects.select_for_update().get(pk=session.pk)
     _usable_session(session)
     slot = _turn(document, session.slot, session.slot.role)
@@ -373,7 +367,7 @@ def session_finish(
 def seal_apply(*, actor: Staff, slot: SignerSlot, client: ClientInfo) -> Document:
     """Apply the clinic seal (the organization's server-held key) when it is its turn; the
     caller checks esign.manage."""
-    document = _lock(slot.document)
+    document = lock_document(slot.document)
     slot = _turn(document, slot, SignerSlot.Role.SEAL)
     clinic = Clinic.objects.get(pk=document.clinic_id)
     certificate = pki.seal_certificate(clinic)

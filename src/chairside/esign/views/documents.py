@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
+from chairside.core.web import file_response
 from chairside.esign.forms.documents import VoidForm
 from chairside.esign.models import Document, EvidenceEvent, SignerSlot
 from chairside.esign.package import build_package
@@ -29,7 +30,7 @@ from chairside.esign.selectors.records import get_record_version
 from chairside.esign.services import documents as services
 from chairside.esign.services import records, signing
 from chairside.esign.views.common import signer_text
-from chairside.esign.web import client_info, file_response
+from chairside.esign.web import client_info
 
 PAGE_SIZE = 20
 

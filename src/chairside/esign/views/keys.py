@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page, forbidden
+from chairside.core.console import ConsoleRequest, console_page, forbidden, page_number
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.esign.forms.documents import RevokeForm
@@ -64,13 +64,9 @@ def certificates(request: ConsoleRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     kind = kind if kind in Certificate.Kind.values else ""
     active = request.GET.get("active", "") == "1"
-    try:
-        page_number = max(1, min(int(request.GET.get("page") or 1), 1_000_000))
-    except ValueError:
-        page_number = 1
     page = paginate(
         cert_selectors.certificate_list(kind=kind, active_only=active),
-        page=page_number,
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     context = {

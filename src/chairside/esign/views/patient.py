@@ -32,22 +32,13 @@ from chairside.esign.models import SignerSlot
 from chairside.esign.selectors.documents import current_slot, get_session, slot_for_token
 from chairside.esign.services import documents as services
 from chairside.esign.services import identity, signing
+from chairside.esign.verification import mask_name
 from chairside.esign.views.common import signer_text
 from chairside.esign.web import client_info
 
 SESSION_KEY = "chairside_esign_checks"
 OPENED_KEY = "chairside_esign_opened"
 MAX_BODY = 400_000
-
-
-def mask_name(name: str) -> str:
-    """张小明 → 张*明, 李四 → 李*: before the code is confirmed, the link shows no more."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def _not_available(request: HttpRequest) -> HttpResponse:

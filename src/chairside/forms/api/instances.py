@@ -15,6 +15,7 @@ from chairside.core.api_auth import AUTH_ERRORS, LOOKUP_ERRORS, access_of, error
 from chairside.core.pagination import paginate
 from chairside.core.schemas import PathId
 from chairside.core.selectors import get_staff
+from chairside.core.web import file_response
 from chairside.forms.pdf import pdf_filename
 from chairside.forms.schemas.instances import (
     DataIn,
@@ -151,6 +152,4 @@ def instance_pdf(request: HttpRequest, instance_id: PathId) -> HttpResponse:
     access.require("forms.view")
     instance = selectors.get_instance(instance_id=instance_id)
     content = services.form_instance_pdf(actor=access.staff, instance=instance)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(instance)}"'
-    return response
+    return file_response(content, content_type="application/pdf", filename=pdf_filename(instance))

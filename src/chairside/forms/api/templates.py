@@ -14,6 +14,7 @@ from ninja.responses import Status
 from chairside.core.api_auth import AUTH_ERRORS, LOOKUP_ERRORS, access_of, error_responses
 from chairside.core.pagination import paginate
 from chairside.core.schemas import PathId
+from chairside.core.web import file_response
 from chairside.forms import exports
 from chairside.forms.models import FormTemplate
 from chairside.forms.schemas.templates import (
@@ -148,10 +149,9 @@ def _export(request: HttpRequest, template_id: int, fmt: str, content_type: str)
     access.require("forms.export")
     template = selectors.get_template(template_id=template_id)
     content = form_data_export(actor=access.staff, clinic=access.clinic, template=template, fmt=fmt)
-    response = HttpResponse(content, content_type=content_type)
-    filename = exports.export_filename(template, fmt)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(
+        content, content_type=content_type, filename=exports.export_filename(template, fmt)
+    )
 
 
 @router.get(

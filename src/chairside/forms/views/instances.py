@@ -21,6 +21,7 @@ from chairside.core.console import ConsoleRequest, console_page, forbidden, page
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
 from chairside.core.selectors import staff_list
+from chairside.core.web import file_response
 from chairside.forms.blocks import Field, data_fields, missing_required
 from chairside.forms.forms.instances import InstanceDataForm, NewInstanceForm, VoidForm
 from chairside.forms.models import FieldKind, FormInstance
@@ -216,10 +217,12 @@ def instance_void(request: ConsoleRequest, instance_id: int) -> HttpResponse:
 def instance_pdf(request: ConsoleRequest, instance_id: int) -> HttpResponse:
     instance = selectors.get_instance(instance_id=instance_id)
     content = services.form_instance_pdf(actor=request.access.staff, instance=instance)
-    response = HttpResponse(content, content_type="application/pdf")
-    disposition = "inline" if request.GET.get("inline") == "1" else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{pdf_filename(instance)}"'
-    return response
+    return file_response(
+        content,
+        content_type="application/pdf",
+        filename=pdf_filename(instance),
+        inline=request.GET.get("inline") == "1",
+    )
 
 
 urlpatterns = [

@@ -14,9 +14,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, page_number
 from chairside.core.errors import DomainError
 from chairside.core.pagination import paginate
+from chairside.core.web import file_response
 from chairside.forms import exports
 from chairside.forms.blocks import SIGNER_ROLES, signer_label
 from chairside.forms.forms.templates import TemplateForm
@@ -31,13 +32,6 @@ PAGE_SIZE = 20
 FORM_FIELDS = ("name", "kind", "title", "code")
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or 1), 1_000_000))
-    except ValueError:
-        return 1
-
-
 @require_GET
 @console_page("forms.templates")
 def template_list(request: ConsoleRequest) -> HttpResponse:
@@ -47,7 +41,7 @@ def template_list(request: ConsoleRequest) -> HttpResponse:
         kind = ""
     page = paginate(
         selectors.template_list(query=q, kind=kind),
-        page=_page_number(request.GET.get("page")),
+        page=page_number(request.GET.get("page")),
         page_size=PAGE_SIZE,
     )
     context = {
@@ -176,10 +170,9 @@ def template_export(request: ConsoleRequest, template_id: int, fmt: str) -> Http
     access = request.access
     content = form_data_export(actor=access.staff, clinic=access.clinic, template=template, fmt=fmt)
     content_type = exports.XLSX if fmt == "xlsx" else exports.CSV
-    response = HttpResponse(content, content_type=content_type)
-    filename = exports.export_filename(template, fmt)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(
+        content, content_type=content_type, filename=exports.export_filename(template, fmt)
+    )
 
 
 urlpatterns = [

@@ -12,7 +12,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from chairside.core.console import ConsoleRequest, console_page
+from chairside.core.console import ConsoleRequest, console_page, forbidden
 from chairside.core.errors import DomainError
 from chairside.membership.forms.points import WEEKDAYS, WindowForm
 from chairside.membership.forms.tiers import attach_errors
@@ -89,9 +89,7 @@ def windows_index(request: ConsoleRequest) -> HttpResponse:
         initial = {"clinic": request.access.clinic.pk}
         return _page(request, WindowForm(tiers=_choices(tiers), initial=initial), tiers)
     if not request.access.can("membership.manage"):
-        return render(
-            request, "console/forbidden.html", {"permission": "membership.manage"}, status=403
-        )
+        return forbidden(request, "membership.manage")
     form = WindowForm(request.POST, tiers=_choices(tiers))
     if form.is_valid() and _save(request, form, None):
         messages.success(request, _("The booking window is held back for members."))

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from chairside.core.errors import DomainError
 from chairside.core.phone import mask_mobile
+from chairside.core.web import client_ip
 from chairside.portal import services
 from chairside.portal.forms import CodeForm, MobileForm
 from chairside.portal.views.common import (
     PortalRequest,
-    client_ip,
     pending_phone,
     portal_page,
     portal_url,

@@ -52,18 +52,6 @@ def portal_language(request: HttpRequest) -> str:
     return chosen if chosen in dict(settings.LANGUAGES) else PORTAL_LANGUAGE
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address for rate limits. Behind N trusted reverse proxies
-    (CHAIRSIDE_TRUSTED_PROXIES = N), the N-th address from the right of X-Forwarded-For."""
-    proxies = int(getattr(settings, "CHAIRSIDE_TRUSTED_PROXIES", 0) or 0)
-    if proxies > 0:
-        chain = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
-        chain = [a for a in chain if a]
-        if len(chain) >= proxies:
-            return chain[-proxies]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 # --- the sign-in in the session ---------------------------------------------------------
 
 

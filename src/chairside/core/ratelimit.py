@@ -1,5 +1,6 @@
 """Fixed-window request counters in Django's cache (local memory by default, Redis in
-production, where every app server shares them)."""
+production, where every app server shares them). Each app names its limits with its own
+prefix (the portal's plain, e-signature's "esign-"), so their counters never mix."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-PREFIX = "chairside:portal:rl"
+PREFIX = "chairside:rl"
 
 
 @dataclass(frozen=True)
